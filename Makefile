@@ -1,0 +1,39 @@
+# Two commands do all set-up: `make deck` (the main job) and `make test`.
+# Both create .venv/ when missing, (re)install the package when pyproject.toml changed,
+# register the Jupyter kernel and generate the synthetic contact center when needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SYNTH  := data/synthetic
+
+.PHONY: deck test synth clean help
+
+help:
+	@echo "make deck   set up, generate the synthetic data if needed, run the main job"
+	@echo "make test   set up and run the whole test suite"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name ccinsight --display-name "Python (ccinsight)" >/dev/null
+	touch $@
+
+# Always consulted, cheap: regenerates only when missing or made by another generator version.
+synth: $(STAMP)
+	$(BIN)/ccinsight synth --if-stale --out $(SYNTH)
+
+deck: synth
+	$(BIN)/ccinsight validate --data $(SYNTH)
+	$(BIN)/ccinsight run data_overview --set data=$(SYNTH)
+
+test: synth
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(SYNTH) outputs/data_overview

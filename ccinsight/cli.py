@@ -1,0 +1,132 @@
+"""The ``ccinsight`` command line.
+
+Errors the user can fix (bad data, bad parameters, missing files) print one message and
+exit with code 2; ``--debug`` shows the traceback instead. A notebook whose cell fails
+exits with code 1 (2 when the cell raised a data or parameter error), after writing the
+executed notebook with the error visible.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ccinsight.config import DEFAULT_SEED, SYNTHETIC_DIR, display_path, resolve_path
+from ccinsight.errors import CCInsightError, NotebookFailed
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from ccinsight import synth
+
+    out = resolve_path(args.out)
+    if args.if_stale and synth.is_current(out, args.seed, args.scale):
+        print(f"Synthetic data in {display_path(out)} is up to date (seed {args.seed}, scale {args.scale:g}).")
+        return 0
+    started = time.perf_counter()
+    result = synth.generate(out, seed=args.seed, scale=args.scale)
+    rows = ", ".join(f"{n} {k:,}" for n, k in result.rows.items())
+    print(f"Wrote the synthetic contact center to {display_path(out)} in "
+          f"{time.perf_counter() - started:.1f} s: {rows} rows; planted effects in truth.json.")
+    return 0
+
+
+def _data_dir(args: argparse.Namespace) -> str:
+    if args.params:
+        from ccinsight.params import read_params_file
+
+        values = read_params_file(resolve_path(args.params))
+        return str(values.get("data", args.data))
+    return args.data
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ccinsight import data
+
+    ds = data.load(_data_dir(args), validate=False)
+    print(ds.report)
+    if ds.report.ok:
+        from ccinsight.overview import describe
+
+        print(describe(ds).text())
+        return 0
+    return 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ccinsight import params, runner
+
+    given = {}
+    where = "command line"
+    if args.params:
+        given.update(params.read_params_file(resolve_path(args.params)))
+        where = f"params file {display_path(resolve_path(args.params))}"
+    given.update(params.parse_assignments(args.set or []))
+    print(f"Running {args.notebook} ...", flush=True)
+    result = runner.run_or_raise(args.notebook, given, args.out, where=where)
+    print(f"Done in {result.duration_s:.1f} s: " + ", ".join(display_path(p) for p in result.files.values()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccinsight",
+        description="Contact-center analytics notebooks: generate data, validate it, run analyses.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="generate the embedded synthetic contact center",
+                       description="Generate the synthetic contact center (Parquet tables plus "
+                                   "truth.json with the planted effects).")
+    p.add_argument("--out", default=str(SYNTHETIC_DIR), help="output folder (default: data/synthetic)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="size relative to the default (about 2,500 hires, 1 million calls); "
+                        "0.05 makes a small set for unit tests")
+    p.add_argument("--if-stale", action="store_true",
+                   help="do nothing when OUT already holds data from this generator, seed and scale")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check data against the data contract",
+                       description="Check every contract table in a data folder and the rules between "
+                                   "them; exit 0 when clean, 2 with a report of every problem.")
+    p.add_argument("--data", default=str(SYNTHETIC_DIR),
+                   help="folder with one file per table (default: data/synthetic)")
+    p.add_argument("--params", help="params file whose 'data' entry names the folder")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("run", help="run one notebook with checked parameters",
+                       description="Execute a notebook with papermill and write NOTEBOOK.ipynb, "
+                                   "NOTEBOOK.html (for reviewers) and findings.json into --out.")
+    p.add_argument("notebook", help="notebook name in notebooks/ (e.g. data_overview) or a path")
+    p.add_argument("--params", help="YAML file of parameter values")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="set one parameter (repeatable); values are read as YAML")
+    p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK)")
+    p.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CCInsightError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except NotebookFailed as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        from ccinsight.runner import USER_ERRORS
+
+        return 2 if getattr(err, "error_name", None) in USER_ERRORS else err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,493 @@
+"""The data contract: the tables the notebooks read, and how they are checked.
+
+``TABLES`` is the single source of truth; ``docs/data-contract.md`` documents it and a
+test keeps the two in step. Checking happens in three steps, all of which collect
+problems instead of stopping at the first:
+
+1. columns: required columns present (a misspelt one is named with its closest match);
+2. types: values parse as the contract's type (dates, numbers, booleans);
+3. rules: per-column value rules run by pandera, and cross-table rules (exit before
+   hire, calls by unknown agents, performance months before hire) run here.
+
+The result is a :class:`ValidationReport`; :meth:`ValidationReport.raise_if_failed`
+turns it into a :class:`~ccinsight.errors.DataError` whose message a contact-center
+analyst can act on.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from ccinsight.errors import DataError, examples
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "1.0"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a contract table."""
+
+    name: str
+    dtype: str  # string | id | date | datetime | month | bool | int | float
+    description: str
+    unit: str = ""
+    required: bool = True  # the column must be present
+    nullable: bool = False  # empty values allowed
+    checks: tuple[pa.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One contract table: its fields, keys and whether a notebook can do without it."""
+
+    name: str
+    description: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    optional: bool = False
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def _between(lo: float, hi: float) -> pa.Check:
+    return pa.Check.in_range(lo, hi, error=f"values outside {lo:g}..{hi:g}")
+
+
+def _positive(hi: float) -> pa.Check:
+    return pa.Check(lambda s: (s > 0) & (s <= hi), element_wise=False,
+                    error=f"values not above 0 and at most {hi:g}")
+
+
+def _one_of(values: Iterable[str]) -> pa.Check:
+    values = sorted(values)
+    return pa.Check.isin(values, error="values other than " + ", ".join(values))
+
+
+def _non_negative() -> pa.Check:
+    return pa.Check.ge(0, error="negative values")
+
+
+def _not_blank() -> pa.Check:
+    return pa.Check(lambda s: s.str.strip().str.len() > 0, error="blank values")
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "agents",
+            "One row per hire (agent / TSR), employed or gone.",
+            (
+                Field("agent_id", "string", "Stable identifier of the hire.", checks=(_not_blank(),)),
+                Field("site", "string", "Contact-center site the agent works at."),
+                Field("team", "string", "Team (about 15 agents per team leader)."),
+                Field("hire_date", "date", "First day of employment (training starts)."),
+                Field("exit_date", "date", "Last day of employment; empty while employed.", nullable=True),
+                Field("exit_type", "string", "voluntary / involuntary; empty while employed.",
+                      nullable=True, checks=(_one_of(["voluntary", "involuntary"]),)),
+                Field("hiring_channel", "string",
+                      "Where the hire came from (referral, job_board, campus, agency, walk_in, "
+                      "social_media, rehire, ...)."),
+                Field("cohort_id", "string", "Training class the hire went through."),
+                Field("school", "string", "School of a campus / intern hire; empty otherwise.",
+                      required=False, nullable=True),
+                Field("onboarding_program", "bool", "Went through the mentoring programme."),
+                Field("certified", "bool",
+                      "Passed the client's certification exam; empty if not yet examined.",
+                      nullable=True),
+                Field("certification_date", "date", "Date of the certification exam; empty if none.",
+                      nullable=True),
+            ),
+            key=("agent_id",),
+        ),
+        Table(
+            "training",
+            "One row per trainee: the final score of initial training.",
+            (
+                Field("agent_id", "string", "The trainee (an agent in `agents`)."),
+                Field("cohort_id", "string", "Training class."),
+                Field("training_score", "float", "Final training score.", unit="points 0-100",
+                      checks=(_between(0, 100),)),
+                Field("training_end_date", "date", "Last day of training (about 25 working days)."),
+            ),
+            key=("agent_id",),
+        ),
+        Table(
+            "performance",
+            "One row per agent per calendar month on the floor.",
+            (
+                Field("agent_id", "string", "The agent (an agent in `agents`)."),
+                Field("month", "month", "Calendar month (first day of the month, or YYYY-MM)."),
+                Field("calls_handled", "int", "Calls handled in the month.", unit="calls",
+                      checks=(_non_negative(),)),
+                Field("aht_s", "float", "Average handle time; lower is better.", unit="seconds",
+                      nullable=True, checks=(_positive(7200),)),
+                Field("conversion_rate", "float", "Share of calls ending in a sale / sign-up.",
+                      unit="share 0-1", nullable=True, checks=(_between(0, 1),)),
+                Field("qa_score", "float", "Quality-assurance score.", unit="points 0-100",
+                      nullable=True, checks=(_between(0, 100),)),
+                Field("schedule_adherence", "float", "Share of scheduled time spent as scheduled.",
+                      unit="share 0-1", nullable=True, checks=(_between(0, 1),)),
+            ),
+            key=("agent_id", "month"),
+        ),
+        Table(
+            "outbound_calls",
+            "One row per connected outbound call.",
+            (
+                Field("call_id", "id", "Identifier of the call."),
+                Field("agent_id", "string", "Agent who made the call."),
+                Field("campaign", "string", "Outbound campaign (client offer)."),
+                Field("script_version", "string", "Script used, e.g. verbatim / keyword."),
+                Field("started_at", "datetime", "When the call was connected (local time)."),
+                Field("talk_time_s", "float", "Talk time of the call.", unit="seconds",
+                      checks=(_positive(7200),)),
+                Field("accepted", "bool", "Customer stayed on and heard the offer."),
+                Field("converted", "bool", "Call ended in a sale / sign-up."),
+                Field("refusal_reason", "string", "Why the customer refused; empty when accepted.",
+                      required=False, nullable=True),
+            ),
+            key=("call_id",),
+        ),
+        Table(
+            "channels",
+            "Optional: cost of hiring through each channel.",
+            (
+                Field("hiring_channel", "string", "Channel name as used in `agents`."),
+                Field("cost_per_hire", "float", "Cost of one hire through the channel.",
+                      unit="currency", checks=(_non_negative(),)),
+            ),
+            key=("hiring_channel",),
+            optional=True,
+        ),
+    ]
+}
+
+
+# --------------------------------------------------------------------------- report
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where, what, how many rows and a few example values."""
+
+    table: str
+    column: str | None
+    rule: str
+    n_rows: int
+    examples: str = ""
+    source: str | None = None  # file or table location, for the message
+
+    def __str__(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        src = f" in {self.source}" if self.source else ""
+        rows = ("1 row" if self.n_rows == 1 else f"{self.n_rows:,} rows") if self.n_rows else ""
+        eg = f"e.g. {self.examples}" if self.examples else ""
+        detail = "; ".join(x for x in (rows, eg) if x)
+        end = "" if self.rule.endswith("?") else "."
+        return f"{where}{src}: {self.rule}" + (f" ({detail})." if detail else end)
+
+
+@dataclass
+class ValidationReport:
+    """Every problem found in a set of tables, with row counts of what was checked."""
+
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, *args, **kwargs) -> None:
+        self.problems.append(Problem(*args, **kwargs))
+
+    def __str__(self) -> str:
+        if self.ok:
+            checked = ", ".join(f"{t} {n:,} rows" for t, n in self.rows.items())
+            return f"Data contract: all checks passed ({checked})."
+        head = f"Data contract: {len(self.problems)} problem(s) found."
+        return "\n".join([head] + [f"  - {p}" for p in self.problems])
+
+    def raise_if_failed(self) -> None:
+        if not self.ok:
+            raise DataError(str(self))
+
+
+# --------------------------------------------------------------------------- checks
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """Closest candidate to a misspelt name, or None when nothing is close."""
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def check_columns(table: Table, df: pd.DataFrame, report: ValidationReport, source: str | None) -> None:
+    """Report required columns that are missing, naming the closest column present."""
+    present = [str(c) for c in df.columns]
+    for f in table.fields:
+        if f.required and f.name not in df.columns:
+            near = closest(f.name, [c for c in present if c not in table.columns])
+            hint = f"; did you mean '{near}'?" if near else f"; columns found: {', '.join(present[:12]) or 'none'}"
+            report.add(table.name, f.name, f"required column is missing{hint}", 0, source=source)
+
+
+def _parse_bool(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean")
+    words = s.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[words.isin(TRUE_WORDS).fillna(False)] = True
+    out[words.isin(FALSE_WORDS).fillna(False)] = False
+    return out
+
+
+def _parse_dates(s: pd.Series, kind: str) -> pd.Series:
+    if kind == "month" and not pd.api.types.is_datetime64_any_dtype(s):
+        text = s.astype("string").str.strip()
+        yyyymm = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
+        text = text.where(~yyyymm, text + "-01")
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    elif pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+    else:
+        parsed = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
+    parsed = parsed.astype("datetime64[ns]")
+    if kind in ("date", "month"):
+        parsed = parsed.dt.normalize()
+    return parsed
+
+
+def coerce_column(f: Field, s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return the column in the contract's type and a mask of values that did not parse."""
+    present = s.notna()
+    if s.dtype == object:  # blank strings count as empty, as in a CSV export
+        present &= s.astype("string").str.strip().ne("").fillna(False)
+        s = s.where(present)
+    if f.dtype == "string":
+        out = s.astype("string")
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            out = s.astype("string")
+        return out, pd.Series(False, index=s.index)
+    if f.dtype == "id":
+        out = s if pd.api.types.is_integer_dtype(s) else s.astype("string")
+        return out, pd.Series(False, index=s.index)
+    if f.dtype in ("date", "datetime", "month"):
+        out = _parse_dates(s, f.dtype)
+    elif f.dtype == "bool":
+        out = _parse_bool(s)
+    elif f.dtype in ("int", "float"):
+        out = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) or \
+            pd.api.types.is_bool_dtype(s) else s
+        if pd.api.types.is_bool_dtype(out):
+            out = pd.Series(np.nan, index=s.index)
+        out = out.astype("float64") if f.dtype == "float" else out
+    else:  # pragma: no cover - contract typo
+        raise ValueError(f"unknown contract dtype {f.dtype}")
+    bad = present & out.isna()
+    return out, bad
+
+
+_TYPE_WORDS = {
+    "date": "values that are not valid dates (expected YYYY-MM-DD)",
+    "datetime": "values that are not valid date-times (expected YYYY-MM-DD HH:MM:SS)",
+    "month": "values that are not valid months (expected YYYY-MM or YYYY-MM-01)",
+    "bool": "values that are not true/false",
+    "int": "values that are not whole numbers",
+    "float": "values that are not numbers",
+}
+
+
+def coerce_table(table: Table, df: pd.DataFrame, report: ValidationReport,
+                 source: str | None = None) -> tuple[pd.DataFrame, dict[str, pd.Index]]:
+    """Return ``df``'s contract columns in contract types; report values that do not parse.
+
+    Columns outside the contract are kept as they are. The input frame is not modified.
+    Also returns, per column, the rows that did not parse (already reported).
+    """
+    out = df.copy(deep=False)
+    unparsed: dict[str, pd.Index] = {}
+    for f in table.fields:
+        if f.name not in df.columns:
+            continue
+        col, bad = coerce_column(f, df[f.name])
+        if bad.any():
+            report.add(table.name, f.name, _TYPE_WORDS[f.dtype], int(bad.sum()),
+                       examples(df.loc[bad, f.name]), source)
+            unparsed[f.name] = df.index[bad.to_numpy()]
+        out[f.name] = col
+    return out, unparsed
+
+
+def _schema(table: Table, df: pd.DataFrame) -> pa.DataFrameSchema:
+    columns = {
+        f.name: pa.Column(nullable=f.nullable, checks=list(f.checks),
+                          unique=(table.key == (f.name,)), required=False)
+        for f in table.fields if f.name in df.columns
+    }
+    key = list(table.key) if len(table.key) > 1 and set(table.key) <= set(df.columns) else None
+    return pa.DataFrameSchema(columns, unique=key)
+
+
+_PANDERA_WORDS = {
+    "not_nullable": "empty values, which the contract does not allow",
+    "field_uniqueness": "duplicate values in a column that must be unique",
+}
+
+
+def _key_text(values) -> str:
+    return "/".join(str(v)[:10] if isinstance(v, pd.Timestamp) else str(v) for v in values)
+
+
+def check_rules(table: Table, df: pd.DataFrame, report: ValidationReport, source: str | None,
+                unparsed: dict[str, pd.Index] | None = None) -> None:
+    """Run the per-column value rules (pandera) and add every failure to ``report``.
+
+    Rows in ``unparsed`` were already reported as unreadable; they are not reported
+    again as empty.
+    """
+    unparsed = unparsed or {}
+    try:
+        _schema(table, df).validate(df, lazy=True)
+    except SchemaErrors as err:
+        cases = err.failure_cases
+        drop = pd.Series(False, index=cases.index)
+        for col, rows in unparsed.items():
+            drop |= (cases["column"] == col) & (cases["check"] == "not_nullable") & cases["index"].isin(rows)
+        cases = cases[~drop]
+        multi = cases[cases["check"] == "multiple_fields_uniqueness"]
+        if len(multi):
+            rows = multi["index"].dropna().unique()
+            eg = df.loc[df.index.isin(rows), list(table.key)].head(5)
+            report.add(table.name, ", ".join(table.key),
+                       "duplicate rows for the same " + " and ".join(table.key), len(rows),
+                       "; ".join(dict.fromkeys(_key_text(r) for r in eg.itertuples(index=False))),
+                       source)
+        rest = cases[cases["check"] != "multiple_fields_uniqueness"]
+        for (column, check), grp in rest.groupby(["column", "check"], sort=False, dropna=False):
+            words = _PANDERA_WORDS.get(str(check)) or str(check)
+            n = grp["index"].nunique() if grp["index"].notna().any() else len(grp)
+            report.add(table.name, str(column), words, int(n),
+                       examples(grp["failure_case"].dropna()), source)
+
+
+def check_table(table: Table, df: pd.DataFrame, report: ValidationReport,
+                source: str | None = None) -> pd.DataFrame:
+    """Check one table (columns, types, rules) and return it in contract types."""
+    report.rows[table.name] = len(df)
+    if len(df) == 0:
+        report.add(table.name, None, "the table has no rows", 0, source=source)
+        return df
+    check_columns(table, df, report, source)
+    typed, unparsed = coerce_table(table, df, report, source)
+    check_rules(table, typed, report, source, unparsed)
+    _check_within_table(table.name, typed, report, source)
+    return typed
+
+
+def _rows(report: ValidationReport, table: str, column: str, mask: pd.Series, values: pd.Series,
+          rule: str, source: str | None) -> None:
+    mask = mask.fillna(False).astype(bool)
+    if mask.any():
+        report.add(table, column, rule, int(mask.sum()), examples(values[mask]), source)
+
+
+def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, source: str | None) -> None:
+    today = pd.Timestamp.today().normalize()
+    cols = set(df.columns)
+    if name == "agents" and {"hire_date", "exit_date", "agent_id"} <= cols:
+        before = df["exit_date"] < df["hire_date"]
+        _rows(report, name, "exit_date", before,
+              df["agent_id"].astype(str) + " exit " + df["exit_date"].astype(str).str[:10]
+              + " < hire " + df["hire_date"].astype(str).str[:10],
+              "exit date before the hire date", source)
+        _rows(report, name, "hire_date", df["hire_date"] > today, df["hire_date"].astype(str).str[:10],
+              "hire date in the future", source)
+        if "exit_type" in cols:
+            _rows(report, name, "exit_type", df["exit_date"].notna() & df["exit_type"].isna(),
+                  df["agent_id"], "exit date given but no exit type", source)
+        if "certification_date" in cols:
+            _rows(report, name, "certification_date", df["certification_date"] < df["hire_date"],
+                  df["agent_id"], "certification date before the hire date", source)
+    if name == "outbound_calls" and {"accepted", "converted"} <= cols:
+        _rows(report, name, "converted", df["converted"].astype("boolean") & ~df["accepted"].astype("boolean"),
+              df["call_id"] if "call_id" in cols else df.index.to_series(),
+              "calls converted although not accepted", source)
+    if name == "outbound_calls" and "started_at" in cols:
+        _rows(report, name, "started_at", df["started_at"] > today + pd.Timedelta(days=1),
+              df["started_at"].astype(str), "calls in the future", source)
+
+
+def check_cross_tables(tables: dict[str, pd.DataFrame], report: ValidationReport,
+                       sources: dict[str, str] | None = None) -> None:
+    """Rules that need two tables: unknown agents, activity before hire."""
+    sources = sources or {}
+    agents = tables.get("agents")
+    if agents is None or "agent_id" not in agents or len(agents) == 0:
+        return
+    known = pd.Index(agents["agent_id"].dropna().astype(str).unique())
+    for name in ("training", "performance", "outbound_calls"):
+        df = tables.get(name)
+        if df is None or "agent_id" not in df or len(df) == 0:
+            continue
+        ids = df["agent_id"].astype("string")
+        unknown = ~ids.isin(known) & ids.notna()
+        _rows(report, name, "agent_id", unknown, ids, "agents that are not in the agents table",
+              sources.get(name))
+    hire = agents.dropna(subset=["agent_id"]).drop_duplicates("agent_id").set_index("agent_id")["hire_date"] \
+        if "hire_date" in agents else None
+    if hire is None or not pd.api.types.is_datetime64_any_dtype(hire):
+        return
+    perf = tables.get("performance")
+    if perf is not None and {"agent_id", "month"} <= set(perf.columns) and len(perf) and \
+            pd.api.types.is_datetime64_any_dtype(perf["month"]):
+        hired = perf["agent_id"].astype("string").map(hire)
+        early = perf["month"] < hired.dt.to_period("M").dt.to_timestamp()
+        _rows(report, "performance", "month", early,
+              perf["agent_id"].astype(str) + " " + perf["month"].astype(str).str[:7],
+              "months before the agent was hired", sources.get("performance"))
+    training = tables.get("training")
+    if training is not None and {"agent_id", "training_end_date"} <= set(training.columns) and len(training) \
+            and pd.api.types.is_datetime64_any_dtype(training["training_end_date"]):
+        hired = training["agent_id"].astype("string").map(hire)
+        _rows(report, "training", "training_end_date", training["training_end_date"] < hired,
+              training["agent_id"], "training ends before the agent was hired", sources.get("training"))
+
+
+CheckFn = Callable[[dict[str, pd.DataFrame], ValidationReport], None]
+
+
+def validate(tables: dict[str, pd.DataFrame], sources: dict[str, str] | None = None
+             ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
+    """Check every given table and the rules between them.
+
+    Parameters
+    ----------
+    tables
+        Contract table name -> frame as read from the source.
+    sources
+        Table name -> file or location, named in messages.
+
+    Returns
+    -------
+    (typed tables, report)
+        The tables in contract types (inputs are not modified) and every problem found.
+    """
+    sources = sources or {}
+    report = ValidationReport()
+    typed = {}
+    for name, df in tables.items():
+        typed[name] = check_table(TABLES[name], df, report, sources.get(name))
+    check_cross_tables(typed, report, sources)
+    return typed, report

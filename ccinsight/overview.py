@@ -1,0 +1,129 @@
+"""What the loaded data covers: months, sites, hires, calls, missing values.
+
+Backs ``notebooks/data_overview.ipynb`` and the summary printed by ``ccinsight validate``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ccinsight import contract
+from ccinsight.config import display_path
+from ccinsight.data import Dataset
+from ccinsight.plotting import new_axes
+
+
+def latest_complete_month(last_day: pd.Timestamp) -> pd.Period:
+    """The latest calendar month that ends on or before ``last_day``."""
+    return (pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_period("M") - 1
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Coverage of one data set, per table and per month."""
+
+    source: str
+    tables: pd.DataFrame  # table, rows, columns, first, last
+    monthly: pd.DataFrame  # month -> hires, exits, headcount, calls
+    missing: pd.DataFrame  # table, column, missing, missing_pct
+    sites: tuple[str, ...]
+    n_cohorts: int
+
+    @property
+    def first_month(self) -> pd.Period:
+        return self.monthly.index.min()
+
+    @property
+    def last_complete_month(self) -> pd.Period:
+        return latest_complete_month(pd.Timestamp(self.tables["last"].dropna().max()))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: rows, columns and the dates it spans."""
+        return self.tables
+
+    def missing_values(self) -> pd.DataFrame:
+        """Columns with at least one empty value, most empty first."""
+        out = self.missing[self.missing["missing"] > 0]
+        return out.sort_values("missing_pct", ascending=False, kind="stable").set_index(["table", "column"])
+
+    def text(self) -> str:
+        """A few lines for the terminal."""
+        f = self.findings()
+        return (f"{self.source}: {f['n_hires']:,} hires ({f['n_exits']:,} exits) in {f['n_cohorts']} "
+                f"training classes at {len(self.sites)} sites ({', '.join(self.sites)}); "
+                f"{f['n_calls']:,} outbound calls; months {f['first_month']}..{f['last_month']} "
+                f"(latest complete: {f['latest_complete_month']}).")
+
+    def findings(self) -> dict:
+        """Headline numbers for the deck."""
+        rows = self.tables.set_index("table")["rows"]
+        return {
+            "first_month": str(self.first_month), "last_month": str(self.monthly.index.max()),
+            "latest_complete_month": str(self.last_complete_month),
+            "n_sites": len(self.sites), "n_cohorts": self.n_cohorts,
+            "n_hires": int(rows.get("agents", 0)), "n_exits": int(self.monthly["exits"].sum()),
+            "n_calls": int(rows.get("outbound_calls", 0)),
+            "n_performance_rows": int(rows.get("performance", 0)),
+            "columns_with_missing": int((self.missing["missing"] > 0).sum()),
+        }
+
+    def plot(self, ax=None, **kwargs):
+        """Hires and exits per month (bars) with outbound calls per month (line, right axis)."""
+        ax = new_axes(ax, figsize=(9, 3.5))
+        x = self.monthly.index.to_timestamp()
+        ax.bar(x, self.monthly["hires"], width=20, label="hires", **kwargs)
+        ax.bar(x, -self.monthly["exits"], width=20, label="exits (below 0)", alpha=0.7)
+        ax.set_ylabel("agents per month")
+        ax.axhline(0, color="0.3", lw=0.8)
+        right = ax.twinx()
+        right.plot(x, self.monthly["calls"] / 1000, color="0.25", lw=1.5, label="outbound calls (k)")
+        right.set_ylabel("outbound calls (thousands)")
+        right.grid(False)
+        lines = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", frameon=False, ncols=3)
+        ax.set_title("Hires, exits and outbound calls per month")
+        return ax
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.text()}</p>" + self.tables.to_html(index=False, na_rep="")
+
+
+def _span(df: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    cols = [f.name for f in contract.TABLES[table].fields
+            if f.dtype in ("date", "datetime", "month") and f.name in df]
+    if not cols or df.empty:
+        return None, None
+    stacked = pd.concat([df[c] for c in cols]).dropna()
+    return (stacked.min(), stacked.max()) if len(stacked) else (None, None)
+
+
+def describe(ds: Dataset) -> Overview:
+    """Summarise what a loaded data set covers."""
+    rows, missing = [], []
+    for name, df in ds.tables.items():
+        first, last = _span(df, name)
+        rows.append({"table": name, "rows": len(df), "columns": df.shape[1],
+                     "first": first.date() if first is not None else None,
+                     "last": last.date() if last is not None else None})
+        for col in df.columns:
+            n = int(df[col].isna().sum())
+            missing.append({"table": name, "column": col, "missing": n,
+                            "missing_pct": round(100 * n / len(df), 1) if len(df) else 0.0})
+    agents = ds["agents"]
+    months = pd.period_range(agents["hire_date"].min(),
+                             max(r["last"] for r in rows if r["last"] is not None), freq="M")
+    monthly = pd.DataFrame(index=months)
+    monthly["hires"] = agents["hire_date"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    monthly["exits"] = agents["exit_date"].dropna().dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    monthly["headcount"] = (monthly["hires"] - monthly["exits"]).cumsum()
+    calls = ds.tables.get("outbound_calls")
+    monthly["calls"] = (calls["started_at"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
+                        if calls is not None else 0)
+    monthly.index.name = "month"
+    return Overview(
+        source=display_path(ds.root), tables=pd.DataFrame(rows), monthly=monthly,
+        missing=pd.DataFrame(missing), sites=tuple(sorted(agents["site"].dropna().unique())),
+        n_cohorts=int(agents["cohort_id"].nunique()),
+    )

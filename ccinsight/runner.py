@@ -1,0 +1,161 @@
+"""Running one notebook: check parameters, execute with papermill, render, collect findings.
+
+``run`` writes three files into the output folder, each moved into place only when
+complete: ``NAME.ipynb`` (the executed notebook, papermill's record of parameters and
+timings), ``NAME.html`` (the reviewer's rendering) and ``findings.json``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import nbformat
+
+from ccinsight import findings as findings_mod
+from ccinsight import params as params_mod
+from ccinsight.config import KERNEL_NAME, NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT, display_path, resolve_path
+from ccinsight.errors import NotebookFailed, ParameterError
+from ccinsight.report import render_html
+
+#: Errors raised inside a notebook that are the user's to fix (bad data or parameters).
+USER_ERRORS = {"DataError", "ParameterError"}
+
+
+@dataclass
+class RunResult:
+    """Where a run wrote, what it found and whether it succeeded."""
+
+    notebook: str
+    out_dir: Path
+    parameters: dict[str, Any]
+    findings: dict[str, Any]
+    status: str  # "ok" | "failed"
+    duration_s: float
+    error: str | None = None
+    error_name: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def available_notebooks() -> list[str]:
+    """Names of the notebooks in ``notebooks/``."""
+    return sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def resolve_notebook(name: str) -> Path:
+    """A notebook name (``data_overview``), file name or path -> its path."""
+    candidates = [resolve_path(name), NOTEBOOKS_DIR / name, NOTEBOOKS_DIR / f"{name}.ipynb"]
+    for path in candidates:
+        if path.suffix == ".ipynb" and path.is_file():
+            return path
+    raise ParameterError(f"No notebook named '{name}'. Available: {', '.join(available_notebooks())}.")
+
+
+def resolve_parameters(notebook: Path, given: Mapping[str, Any], where: str) -> tuple[dict, dict]:
+    """Check ``given`` against the notebook; return (checked values, all values in effect)."""
+    accepted = params_mod.notebook_parameters(notebook)
+    checked = params_mod.check_parameters(given, accepted, where)
+    effective = {name: p.default for name, p in accepted.items()}
+    effective.update(checked)
+    return checked, effective
+
+
+def _local_kernel_manager():
+    """Kernels talk to the runner over local sockets (IPC), not TCP ports: nothing is
+    reachable from the network, and ipykernel has no reason to warn about encryption."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+    return LocalKernelManager
+
+
+def _kernel_name() -> str | None:
+    """The project's kernel when registered, else the notebook's own (e.g. a conda env)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else None
+
+
+def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | Path | None = None,
+        *, where: str = "command line", timeout_s: int | None = None) -> RunResult:
+    """Execute one notebook with checked parameters and write its outputs.
+
+    Parameters
+    ----------
+    notebook
+        Name in ``notebooks/`` or a path to an ``.ipynb``.
+    parameters
+        Values for the notebook's parameters cell; unknown names and wrong types are
+        refused before anything runs.
+    out
+        Output folder (default ``outputs/NAME``).
+    where
+        Where the parameters came from, for messages.
+    timeout_s
+        Per-cell execution timeout.
+
+    Returns
+    -------
+    RunResult
+        Also when a cell failed (``status == "failed"``); the executed notebook then
+        shows the error. Callers decide how to report it; see :func:`run_or_raise`.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    path = resolve_notebook(notebook)
+    name = path.stem
+    checked, effective = resolve_parameters(path, parameters or {}, where)
+    out_dir = resolve_path(out) if out else OUTPUTS_DIR / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
+    started = time.perf_counter()
+    error = error_name = None
+    try:
+        try:
+            papermill.execute_notebook(
+                str(path), str(tmp / f"{name}.ipynb"), parameters=checked, kernel_name=_kernel_name(),
+                cwd=str(PROJECT_ROOT), progress_bar=False, log_output=False, execution_timeout=timeout_s,
+                kernel_manager_class=_local_kernel_manager(),
+            )
+        except PapermillExecutionError as err:
+            error_name = err.ename
+            first_line = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
+            error = f"cell {err.exec_count} (`{first_line.strip()[:60]}`) raised {err.ename}: {err.evalue}"
+        duration = time.perf_counter() - started
+        executed = nbformat.read(tmp / f"{name}.ipynb", as_version=4)
+        found = findings_mod.collect(executed.cells)
+        extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
+                 "duration": f"{duration:.1f} s"}
+        (tmp / f"{name}.html").write_text(render_html(executed, name, effective, extra), encoding="utf-8")
+        (tmp / "findings.json").write_text(findings_mod.dumps(found), encoding="utf-8")
+        files = {}
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out_dir / f.name)
+            files[f.suffix.lstrip(".") if f.suffix != ".json" else "findings"] = out_dir / f.name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return RunResult(notebook=name, out_dir=out_dir, parameters=effective, findings=found,
+                     status="failed" if error else "ok", duration_s=duration, error=error,
+                     error_name=error_name, files=files)
+
+
+def run_or_raise(notebook: str, parameters: Mapping[str, Any] | None = None,
+                 out: str | Path | None = None, **kwargs) -> RunResult:
+    """Like :func:`run`, raising :class:`NotebookFailed` when a cell failed."""
+    result = run(notebook, parameters, out, **kwargs)
+    if result.status == "failed":
+        err = NotebookFailed(f"{result.notebook} failed: {result.error}. The executed notebook with the "
+                             f"error is {display_path(result.files.get('ipynb', result.out_dir))}.")
+        err.error_name = result.error_name
+        raise err
+    return result

@@ -1,0 +1,546 @@
+"""The embedded synthetic contact center.
+
+A deterministic (for a given seed) contact center calibrated to the field reports in
+``DOMAIN.md``: three sites, 36 months, about 2,500 hires in about 60 training classes and
+about a million outbound calls. It plants the effects the notebooks must find again and
+writes them to ``truth.json``. Planted values are computed from the generator's own
+probabilities (the expected value for the population named beside each), never from
+the realised outcomes, so a notebook's estimate differs from them by sampling error only.
+
+Every draw comes from one ``numpy.random.Generator`` seeded by ``seed``; the order of
+draws is fixed, so the same seed and scale give the same files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from ccinsight.config import DEFAULT_SEED
+
+#: Bump when the generated tables or truth change, so stale data sets are regenerated.
+GENERATOR_VERSION = 1
+
+CHANNELS = ("referral", "job_board", "campus", "agency", "walk_in", "social_media", "rehire")
+
+
+@dataclass(frozen=True)
+class ChannelProfile:
+    """What a hiring channel brings: share of hires and its planted quality."""
+
+    share: float
+    hazard_ratio: float  # multiplies the attrition hazard
+    perf_effect_sd: float  # shift of latent performance, in standard deviations
+    cert_logit: float  # shift of certification log-odds
+    cost_per_hire: float
+
+
+PROFILES = {
+    "referral": ChannelProfile(0.22, 0.55, 0.35, 0.5, 1500.0),
+    "job_board": ChannelProfile(0.30, 1.00, 0.00, 0.0, 800.0),
+    "campus": ChannelProfile(0.15, 1.35, -0.20, -0.4, 400.0),
+    "agency": ChannelProfile(0.12, 1.15, -0.05, -0.2, 2500.0),
+    "walk_in": ChannelProfile(0.08, 1.10, -0.10, -0.1, 200.0),
+    "social_media": ChannelProfile(0.10, 1.25, -0.10, -0.2, 600.0),
+    "rehire": ChannelProfile(0.03, 1.05, 0.10, 0.1, 300.0),  # left once, may leave again
+}
+
+CAMPAIGNS = (
+    "broadband-upgrade", "credit-card-offer", "insurance-renewal", "mobile-plan-switch",
+    "tv-bundle", "loan-preapproval", "energy-tariff", "travel-card", "wealth-review",
+    "device-protection",
+)
+
+#: Call volume by hour of the calling day (09:00-20:59).
+HOUR_WEIGHTS = {9: 6, 10: 10, 11: 10, 12: 7, 13: 7, 14: 10, 15: 10, 16: 10, 17: 9, 18: 8, 19: 7, 20: 6}
+#: Hours when customers tolerate long calls least: the acceptance slope is steeper.
+LOW_TOLERANCE_HOURS = (12, 13, 19, 20)
+LOW_TOLERANCE_SLOPE = 1.6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Calendar, size and planted effects of the synthetic contact center."""
+
+    start: date = date(2023, 11, 1)
+    months: int = 36
+    sites: tuple[str, ...] = ("Dalian", "Hefei", "Chengdu")
+    regular_hires: int = 2200
+    regular_cohorts: int = 54
+    training_days: int = 35  # about 25 working days
+    exam_day: int = 60  # certification exam, days after hire
+    drive_hires: int = 300
+    drive_cohorts: int = 6
+    drive_start: date = date(2026, 1, 5)
+    drive_site: str = "Chengdu"
+    drive_schools: int = 3
+    drive_retention_60d: float = 1 / 3
+    calls: int = 1_000_000
+    # training score vs performance
+    process_change_date: date = date(2025, 3, 1)
+    r_before: float = 0.10
+    r_after: float = 0.60
+    perf_sd: float = 0.06  # sd of an agent's latent conversion rate
+    perf_month_sd: float = 0.02  # month-to-month noise
+    # attrition and the mentoring programme, rolled out site by site (Chengdu not yet),
+    # so both arms have several hundred hires in the default 24-month window
+    program_start: tuple[tuple[str, date], ...] = (("Hefei", date(2025, 1, 1)), ("Dalian", date(2025, 10, 1)))
+    attrition_90d_before_program: float = 0.11
+    attrition_90d_program: float = 0.05
+    weibull_shape: float = 0.7  # < 1: hazard highest in the first weeks
+    cert_pass_before_program: float = 0.85
+    cert_pass_program: float = 0.94
+    cluster_follow_prob: float = 0.7  # a campus leaver pulls classmates out with them
+    # outbound scripts
+    acceptance_at_3min: float = 0.77
+    acceptance_over_5min: float = 0.50
+    verbatim_mean_s: float = 221.0
+    keyword_mean_s: float = 165.0  # 2:45, a 25.3% cut
+    talk_time_shape: float = 6.0
+    keyword_start: date = date(2026, 5, 1)
+    keyword_share: tuple[float, ...] = (0.15, 0.25, 0.35, 0.45, 0.50, 0.55)
+    conversion_keyword: float = 0.53
+    verbatim_convert_given_accept: tuple[float, float] = (0.37, 0.60)
+
+    @property
+    def end(self) -> date:
+        return (pd.Timestamp(self.start) + pd.DateOffset(months=self.months) - pd.Timedelta(days=1)).date()
+
+    def scaled(self, scale: float) -> "Plan":
+        """The same contact center with ``scale`` times the hires and calls."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            regular_hires=max(30, round(self.regular_hires * scale)),
+            regular_cohorts=max(3, round(self.regular_cohorts * scale)),
+            drive_hires=max(6, round(self.drive_hires * scale)),
+            drive_cohorts=max(1, round(self.drive_cohorts * scale)),
+            calls=max(2000, round(self.calls * scale)),
+        )
+
+
+# --------------------------------------------------------------------------- calibration
+def _mix() -> tuple[np.ndarray, dict[str, ChannelProfile]]:
+    return np.array([PROFILES[c].share for c in CHANNELS]), PROFILES
+
+
+def _calibrate_hazard(plan: Plan) -> tuple[float, float]:
+    """Baseline 90-day cumulative hazard and programme hazard ratio hitting the targets
+    over the regular channel mix."""
+    w, prof = _mix()
+    hr = np.array([prof[c].hazard_ratio for c in CHANNELS])
+
+    def attrition(h90: float) -> float:
+        return float(np.sum(w * (1 - np.exp(-h90 * hr))))
+
+    base = brentq(lambda h: attrition(h) - plan.attrition_90d_before_program, 1e-6, 5)
+    program_hr = brentq(lambda r: attrition(base * r) - plan.attrition_90d_program, 1e-4, 1)
+    return base, program_hr
+
+
+def _calibrate_cert(plan: Plan) -> tuple[float, float]:
+    """Certification intercepts (log-odds) hitting the pass-rate targets over the mix."""
+    w, prof = _mix()
+    off = np.array([prof[c].cert_logit for c in CHANNELS])
+
+    def rate(a: float) -> float:
+        return float(np.sum(w * expit(a + off)))
+
+    return (brentq(lambda a: rate(a) - plan.cert_pass_before_program, -10, 10),
+            brentq(lambda a: rate(a) - plan.cert_pass_program, -10, 10))
+
+
+def _acceptance(talk_s: np.ndarray, hour: np.ndarray, slope_per_min: float, plan: Plan) -> np.ndarray:
+    steep = np.isin(hour, LOW_TOLERANCE_HOURS)
+    slope = slope_per_min * np.where(steep, LOW_TOLERANCE_SLOPE, 1.0)
+    return expit(logit(plan.acceptance_at_3min) - slope * (talk_s - 180.0) / 60.0)
+
+
+def _talk_times(rng: np.random.Generator, mean_s: np.ndarray, plan: Plan) -> np.ndarray:
+    draws = rng.gamma(plan.talk_time_shape, mean_s / plan.talk_time_shape)
+    return np.clip(np.rint(draws), 10, 1800)
+
+
+def _calibrate_acceptance(plan: Plan) -> tuple[float, float]:
+    """Acceptance slope (per minute beyond 3) giving the target share over 5 minutes, and
+    P(convert | accepted) for the keyword script giving its conversion target, both for the
+    script mix of the last month. Uses a fixed calibration sample, not the data's draws."""
+    rng = np.random.default_rng(12345)
+    n = 400_000
+    kw_share = plan.keyword_share[-1]
+    keyword = rng.random(n) < kw_share
+    talk = _talk_times(rng, np.where(keyword, plan.keyword_mean_s, plan.verbatim_mean_s), plan)
+    hours = np.array(list(HOUR_WEIGHTS))
+    hour = rng.choice(hours, n, p=np.array(list(HOUR_WEIGHTS.values())) / sum(HOUR_WEIGHTS.values()))
+    long = talk > 300
+    slope = brentq(lambda b: _acceptance(talk[long], hour[long], b, plan).mean() - plan.acceptance_over_5min,
+                   0.01, 5)
+    kw_accept = _acceptance(talk[keyword], hour[keyword], slope, plan).mean()
+    return slope, plan.conversion_keyword / kw_accept
+
+
+# --------------------------------------------------------------------------- agents
+def _cohorts(plan: Plan, rng: np.random.Generator) -> pd.DataFrame:
+    """Training classes: regular ones spread over the calendar, plus the bulk drive."""
+    last_start = pd.Timestamp(plan.end) - pd.Timedelta(days=20)
+    starts = pd.date_range(pd.Timestamp(plan.start), last_start, periods=plan.regular_cohorts).normalize()
+    sizes = rng.multinomial(plan.regular_hires, np.full(plan.regular_cohorts, 1 / plan.regular_cohorts))
+    regular = pd.DataFrame({
+        "start": starts, "size": sizes,
+        "site": [plan.sites[i % len(plan.sites)] for i in range(plan.regular_cohorts)],
+        "drive": False,
+    })
+    drive_starts = pd.date_range(pd.Timestamp(plan.drive_start), periods=plan.drive_cohorts, freq="7D")
+    drive_sizes = np.full(plan.drive_cohorts, plan.drive_hires // plan.drive_cohorts)
+    drive_sizes[: plan.drive_hires - drive_sizes.sum()] += 1
+    drive = pd.DataFrame({"start": drive_starts, "size": drive_sizes, "site": plan.drive_site, "drive": True})
+    cohorts = pd.concat([regular, drive]).sort_values("start", kind="stable").reset_index(drop=True)
+    cohorts["cohort_id"] = [f"class-{i + 1:03d}" for i in range(len(cohorts))]
+    return cohorts
+
+
+def _exit_days(h90: np.ndarray, plan: Plan, rng: np.random.Generator) -> np.ndarray:
+    """Weibull tenure (days) with cumulative hazard h90 * (t / 90) ** shape."""
+    e = rng.exponential(size=len(h90))
+    return 90.0 * (e / h90) ** (1 / plan.weibull_shape)
+
+
+def _cluster_school_exits(agents: pd.DataFrame, t: np.ndarray, plan: Plan,
+                          rng: np.random.Generator) -> np.ndarray:
+    """Interns from one school in one class leave together: exits within 90 days move to
+    within a few days after the first classmate's. Only exits that would happen by day 90
+    move, and only earlier, so 90-day attrition is unchanged."""
+    t = t.copy()
+    follow = rng.random(len(t)) < plan.cluster_follow_prob
+    lag = rng.integers(0, 5, len(t))
+    campus = agents["school"].notna().to_numpy() & ~agents["drive"].to_numpy()
+    early = campus & (t <= 90)
+    groups = agents.loc[early].groupby(["cohort_id", "school"]).indices
+    idx_early = np.flatnonzero(early)
+    for members in groups.values():
+        rows = idx_early[members]
+        if len(rows) < 2:
+            continue
+        first = rows[np.argmin(t[rows])]
+        movers = rows[(rows != first) & follow[rows]]
+        t[movers] = np.minimum(t[movers], t[first] + lag[movers])
+    return t
+
+
+def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+    cohorts = _cohorts(plan, rng)
+    agents = cohorts.loc[cohorts.index.repeat(cohorts["size"])].reset_index(drop=True)
+    n = len(agents)
+    agents["agent_id"] = [f"A{i + 10001}" for i in range(n)]
+    agents["hire_date"] = agents["start"]
+    drive = agents["drive"].to_numpy()
+    w, prof = _mix()
+    channel = rng.choice(np.array(CHANNELS), n, p=w)
+    channel[drive] = "campus"
+    agents["hiring_channel"] = channel
+    # campus hires of a class come from one or two schools
+    school_pool = np.array([f"school-{k:02d}" for k in range(1, 13)])
+    cohort_schools = {cid: rng.choice(school_pool, 2, replace=False) for cid in cohorts["cohort_id"]}
+    pick = rng.integers(0, 2, n)
+    agents["school"] = [cohort_schools[c][p] for c, p in zip(agents["cohort_id"], pick)]
+    drive_schools = np.array([f"drive-school-{k}" for k in range(1, plan.drive_schools + 1)])
+    agents.loc[drive, "school"] = rng.choice(drive_schools, int(drive.sum()))
+    agents.loc[agents["hiring_channel"] != "campus", "school"] = None
+    prog_start = dict(plan.program_start)
+    starts = pd.to_datetime(agents["site"].map(lambda s: pd.Timestamp(prog_start[s]) if s in prog_start else pd.NaT))
+    agents["onboarding_program"] = (agents["hire_date"] >= starts).to_numpy() & ~drive
+    team_no = rng.integers(1, 13, n)
+    agents["team"] = [f"{s[:3].upper()}-T{k:02d}" for s, k in zip(agents["site"], team_no)]
+
+    # attrition
+    base_h90, program_hr = _calibrate_hazard(plan)
+    hr = agents["hiring_channel"].map({c: PROFILES[c].hazard_ratio for c in CHANNELS}).to_numpy()
+    h90 = base_h90 * hr * np.where(agents["onboarding_program"], program_hr, 1.0)
+    t = _exit_days(h90, plan, rng)
+    t = _cluster_school_exits(agents, t, plan, rng)
+    # bulk drive: two thirds leave in school waves before day 60, the rest follow the
+    # campus hazard conditional on having stayed 60 days
+    early = rng.random(n) < (1 - plan.drive_retention_60d)
+    wave_days = rng.integers(7, 53, (plan.drive_schools, 4))
+    school_idx = agents["school"].str.extract(r"drive-school-(\d+)")[0].fillna(0).astype(int).to_numpy() - 1
+    wave = wave_days[np.clip(school_idx, 0, None), rng.integers(0, 4, n)] + rng.integers(0, 4, n)
+    h60 = h90 * (60 / 90) ** plan.weibull_shape
+    late = 90.0 * ((h60 + rng.exponential(size=n)) / h90) ** (1 / plan.weibull_shape)
+    t = np.where(drive, np.where(early, wave, late), t)
+    # tenures beyond the calendar are censored anyway; cap them to keep dates in range
+    tenure_days = np.clip(np.ceil(t), 1, 366 * 20).astype(int)
+    exit_date = agents["hire_date"] + pd.to_timedelta(tenure_days, unit="D")
+    end = pd.Timestamp(plan.end)
+    agents["exit_date"] = exit_date.where(exit_date <= end)
+    involuntary = rng.random(n) < 0.25
+    agents["exit_type"] = np.where(agents["exit_date"].isna(), None,
+                                   np.where(involuntary, "involuntary", "voluntary"))
+
+    # certification exam about two months in, for those still there
+    a_before, a_prog = _calibrate_cert(plan)
+    off = agents["hiring_channel"].map({c: PROFILES[c].cert_logit for c in CHANNELS}).to_numpy()
+    p_cert = expit(np.where(agents["onboarding_program"], a_prog, a_before) + off)
+    p_cert = np.where(drive, 0.60, p_cert)
+    exam_day = plan.exam_day + rng.integers(0, 7, n)
+    exam_date = agents["hire_date"] + pd.to_timedelta(exam_day, unit="D")
+    examined = (tenure_days > exam_day) & (exam_date <= end).to_numpy()
+    passed = rng.random(n) < p_cert
+    agents["certified"] = pd.array(np.where(examined, passed, False), dtype="boolean")
+    agents.loc[~examined, "certified"] = pd.NA
+    agents["certification_date"] = exam_date.where(examined)
+    hidden = pd.DataFrame({"tenure_days": tenure_days, "h90": h90, "p_cert": p_cert, "drive": drive},
+                          index=agents.index)
+    return agents, {"hidden": hidden, "cohorts": cohorts}
+
+
+# --------------------------------------------------------------------------- training / performance
+def _training_and_performance(agents: pd.DataFrame, hidden: pd.DataFrame, plan: Plan,
+                              rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(agents)
+    end = pd.Timestamp(plan.end)
+    training_end = agents["hire_date"] + pd.Timedelta(days=plan.training_days)
+    finished = (hidden["tenure_days"].to_numpy() > plan.training_days) & (training_end <= end).to_numpy()
+    z_score = rng.standard_normal(n)
+    # latent performance: correlation with the score planted per process period; the
+    # month-to-month noise of a two-month average attenuates it, so undo that here
+    attenuation = plan.perf_sd / np.sqrt(plan.perf_sd ** 2 + plan.perf_month_sd ** 2 / 2)
+    after = (training_end >= pd.Timestamp(plan.process_change_date)).to_numpy()
+    rho = np.where(after, plan.r_after, plan.r_before) / attenuation
+    w, prof = _mix()
+    effect = agents["hiring_channel"].map({c: PROFILES[c].perf_effect_sd for c in CHANNELS}).to_numpy()
+    mean_eff = float(np.sum(w * np.array([prof[c].perf_effect_sd for c in CHANNELS])))
+    var_eff = float(np.sum(w * (np.array([prof[c].perf_effect_sd for c in CHANNELS]) - mean_eff) ** 2))
+    noise = ((effect - mean_eff) + rng.standard_normal(n) * np.sqrt(1 - var_eff))
+    z_perf = rho * z_score + np.sqrt(1 - rho ** 2) * noise
+
+    training = pd.DataFrame({
+        "agent_id": agents["agent_id"], "cohort_id": agents["cohort_id"],
+        "training_score": np.clip(np.round(74 + 9 * z_score, 1), 0, 100),
+        "training_end_date": training_end,
+    })[finished].reset_index(drop=True)
+
+    # one row per month on the floor: from the month after training ends to the exit month
+    first = (training_end.dt.to_period("M") + 1)
+    exit_or_end = agents["exit_date"].fillna(end)
+    last = exit_or_end.dt.to_period("M")
+    n_months = np.where(finished, (last - first).map(lambda d: d.n if pd.notna(d) else -1) + 1, 0)
+    n_months = np.clip(n_months, 0, None)
+    rows = np.repeat(np.arange(n), n_months)
+    k = np.arange(len(rows)) - np.repeat(np.cumsum(n_months) - n_months, n_months)  # 0-based month
+    month = (first.iloc[rows].reset_index(drop=True) + k).dt.to_timestamp()
+    zp = z_perf[rows]
+    ramp = np.where(k == 0, 1.0, 0.0)  # first month on the floor is slower and converts less
+    m = len(rows)
+    perf = pd.DataFrame({
+        "agent_id": agents["agent_id"].to_numpy()[rows],
+        "month": month,
+        "calls_handled": rng.poisson(900, m) - (ramp * 200).astype(int),
+        "aht_s": np.round(np.clip(300 - 25 * zp + 15 * rng.standard_normal(m) + 30 * ramp, 60, 1200), 1),
+        "conversion_rate": np.round(np.clip(0.30 + plan.perf_sd * zp
+                                            + plan.perf_month_sd * rng.standard_normal(m)
+                                            - 0.03 * ramp, 0, 1), 4),
+        "qa_score": np.round(np.clip(82 + 5 * zp + 3 * rng.standard_normal(m) - 3 * ramp, 0, 100), 1),
+        "schedule_adherence": np.round(np.clip(0.90 + 0.03 * rng.standard_normal(m), 0, 1), 3),
+    })
+    return training, perf
+
+
+# --------------------------------------------------------------------------- calls
+def _calls(agents: pd.DataFrame, training: pd.DataFrame, plan: Plan, rng: np.random.Generator
+           ) -> tuple[pd.DataFrame, dict]:
+    slope, kw_convert = _calibrate_acceptance(plan)
+    months = pd.period_range(pd.Timestamp(plan.start), pd.Timestamp(plan.end), freq="M")
+    live_from = agents["agent_id"].map(training.set_index("agent_id")["training_end_date"]) + pd.Timedelta(days=1)
+    live_to = agents["exit_date"].fillna(pd.Timestamp(plan.end))
+    headcount = np.array([((live_from <= p.end_time) & (live_to >= p.start_time)).sum() for p in months])
+    per_month = rng.multinomial(plan.calls, headcount / headcount.sum())
+    frames = []
+    kw_start = pd.Period(plan.keyword_start, freq="M")
+    convert_verbatim = dict(zip(CAMPAIGNS, np.linspace(*plan.verbatim_convert_given_accept, len(CAMPAIGNS))))
+    hours = np.array(list(HOUR_WEIGHTS))
+    hour_p = np.array(list(HOUR_WEIGHTS.values())) / sum(HOUR_WEIGHTS.values())
+    for p, n in zip(months, per_month):
+        live = np.flatnonzero(((live_from <= p.end_time) & (live_to >= p.start_time)).to_numpy())
+        if n == 0 or len(live) == 0:
+            continue
+        who = live[rng.integers(0, len(live), n)]
+        lo = np.maximum(live_from.to_numpy()[who], np.datetime64(p.start_time.normalize()))
+        hi = np.minimum(live_to.to_numpy()[who], np.datetime64(p.end_time.normalize()))
+        span = ((hi - lo) // np.timedelta64(1, "D")).astype(int) + 1
+        day = lo + (rng.random(n) * span).astype(int) * np.timedelta64(1, "D")
+        hour = rng.choice(hours, n, p=hour_p)
+        second = rng.integers(0, 3600, n)
+        started = day + hour * np.timedelta64(1, "h") + second * np.timedelta64(1, "s")
+        i = (p - kw_start).n
+        share = plan.keyword_share[min(i, len(plan.keyword_share) - 1)] if i >= 0 else 0.0
+        keyword = rng.random(n) < share
+        talk = _talk_times(rng, np.where(keyword, plan.keyword_mean_s, plan.verbatim_mean_s), plan)
+        p_accept = _acceptance(talk, hour, slope, plan)
+        campaign = rng.choice(np.array(CAMPAIGNS), n)
+        p_convert = np.where(keyword, kw_convert, pd.Series(campaign).map(convert_verbatim).to_numpy())
+        accepted = rng.random(n) < p_accept
+        converted = accepted & (rng.random(n) < p_convert)
+        p_long = np.clip((talk - 120) / 400, 0.05, 0.6)
+        u = rng.random(n)
+        reason = np.where(u < p_long, "too_long",
+                          np.where(u < p_long + (1 - p_long) * 0.5, "not_interested",
+                                   np.where(u < p_long + (1 - p_long) * 0.8, "busy", "hung_up")))
+        frames.append(pd.DataFrame({
+            "agent_id": agents["agent_id"].to_numpy()[who],
+            "campaign": campaign,
+            "script_version": np.where(keyword, "keyword", "verbatim"),
+            "started_at": started,
+            "talk_time_s": talk,
+            "accepted": accepted,
+            "converted": converted,
+            "refusal_reason": np.where(accepted, None, reason),
+            "_p_accept": p_accept, "_p_convert": p_accept * p_convert,
+        }))
+    calls = pd.concat(frames, ignore_index=True).sort_values("started_at", kind="stable", ignore_index=True)
+    calls.insert(0, "call_id", np.arange(1, len(calls) + 1, dtype=np.int64))
+    return calls, {"slope_per_min": slope, "keyword_convert_given_accept": kw_convert,
+                   "convert_verbatim": convert_verbatim}
+
+
+# --------------------------------------------------------------------------- truth
+def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.DataFrame, calib: dict,
+           seed: int, scale: float) -> dict:
+    end = pd.Timestamp(plan.end)
+    last_month = end.to_period("M")
+    window_start = (last_month - 23).to_timestamp()
+    regular = ~hidden["drive"]
+    in_window = agents["hire_date"] >= window_start
+    f90 = 1 - np.exp(-hidden["h90"])
+    prog = agents["onboarding_program"]
+    cm = calls[calls["started_at"].dt.to_period("M") == last_month]
+    long = cm["talk_time_s"] > 300
+    kw = cm["script_version"] == "keyword"
+    before_kw = calls["started_at"] < pd.Timestamp(plan.keyword_start)
+    conv_by_campaign = {c: float(v * calls.loc[before_kw & (calls["campaign"] == c), "_p_accept"].mean())
+                        for c, v in calib["convert_verbatim"].items()}
+    drive = agents[hidden["drive"]]
+    mean_vb = plan.verbatim_mean_s
+    return {
+        "meta": {
+            "generator_version": GENERATOR_VERSION, "seed": seed, "scale": scale,
+            "first_month": str(pd.Timestamp(plan.start).to_period("M")), "last_month": str(last_month),
+            "note": "Planted values are expectations under the generator's probabilities for the "
+                    "population named in 'populations'; estimates differ by sampling error.",
+        },
+        "acceptance_at_3min": plan.acceptance_at_3min,
+        "acceptance_over_5min": float(cm.loc[long, "_p_accept"].mean()),
+        "acceptance_slope_per_min": calib["slope_per_min"],
+        "low_tolerance_hours": list(LOW_TOLERANCE_HOURS),
+        "keyword_script_version": "keyword",
+        "baseline_script_version": "verbatim",
+        "keyword_start_date": plan.keyword_start.isoformat(),
+        "keyword_aht_cut_pct": 100 * (1 - plan.keyword_mean_s / mean_vb),
+        "verbatim_mean_talk_s": mean_vb,
+        "keyword_mean_talk_s": plan.keyword_mean_s,
+        "conversion_before_keyword": [min(conv_by_campaign.values()), max(conv_by_campaign.values())],
+        "conversion_before_keyword_by_campaign": conv_by_campaign,
+        "conversion_keyword": float(cm.loc[kw, "_p_convert"].mean()),
+        "conversion_verbatim_last_month": float(cm.loc[~kw, "_p_convert"].mean()),
+        "process_change_date": plan.process_change_date.isoformat(),
+        "r_before": plan.r_before,
+        "r_after": plan.r_after,
+        "program_start_date": min(d for _, d in plan.program_start).isoformat(),
+        "program_start_by_site": {s: d.isoformat() for s, d in plan.program_start},
+        "attrition_90d_before_program": float(f90[regular & in_window & ~prog].mean()),
+        "attrition_90d_program": float(f90[regular & in_window & prog].mean()),
+        "cert_pass_before_program": float(hidden.loc[regular & ~prog, "p_cert"].mean()),
+        "cert_pass_program": float(hidden.loc[regular & prog, "p_cert"].mean()),
+        "best_channel": min(CHANNELS, key=lambda c: PROFILES[c].hazard_ratio),
+        "channel_hazard_ratios": {c: PROFILES[c].hazard_ratio for c in CHANNELS},
+        "bulk_drive_channel": "campus",
+        "bulk_drive_site": plan.drive_site,
+        "bulk_drive_start": plan.drive_start.isoformat(),
+        "bulk_drive_hires": int(len(drive)),
+        "bulk_drive_cohorts": sorted(drive["cohort_id"].unique().tolist()),
+        "bulk_drive_retention_60d": plan.drive_retention_60d,
+        "populations": {
+            "acceptance_*, conversion_keyword": f"outbound calls in the last month ({last_month})",
+            "keyword_aht_cut_pct": "planted mean talk times of the two scripts",
+            "conversion_before_keyword": "verbatim calls before the keyword rollout, range over campaigns",
+            "r_before, r_after": "Pearson r of training score vs mean conversion_rate in months 2-3 "
+                                 "after training end, trainees whose training ended before / on or "
+                                 "after process_change_date",
+            "attrition_90d_*": f"regular hires (bulk drive excluded) hired {window_start.date()}.."
+                               f"{end.date()}, not in / in the mentoring programme",
+            "cert_pass_*": "regular hires (bulk drive excluded), all months",
+            "bulk_drive_retention_60d": "hires of the bulk campus drive (bulk_drive_cohorts)",
+        },
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+@dataclass
+class SynthResult:
+    """What :func:`generate` wrote."""
+
+    out: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
+
+
+def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan: Plan | None = None) -> SynthResult:
+    """Generate the synthetic contact center into ``out`` (Parquet files and truth.json).
+
+    The folder is written next to ``out`` first and moved into place when complete, so
+    an interrupted run never leaves a half-written data set.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    plan = (plan or Plan()).scaled(scale) if scale != 1.0 else (plan or Plan())
+    rng = np.random.default_rng(seed)
+    agents, extra = _agents(plan, rng)
+    hidden = extra["hidden"]
+    training, performance = _training_and_performance(agents, hidden, plan, rng)
+    calls, calib = _calls(agents, training, plan, rng)
+    truth = _truth(plan, agents, hidden, calls, calib, seed, scale)
+    tables = {
+        "agents": agents[["agent_id", "site", "team", "hire_date", "exit_date", "exit_type", "hiring_channel",
+                          "cohort_id", "school", "onboarding_program", "certified", "certification_date"]],
+        "training": training,
+        "performance": performance,
+        "outbound_calls": calls.drop(columns=["_p_accept", "_p_convert"]),
+        "channels": pd.DataFrame({"hiring_channel": list(CHANNELS),
+                                  "cost_per_hire": [PROFILES[c].cost_per_hire for c in CHANNELS]}),
+    }
+    for col in ("campaign", "script_version", "refusal_reason"):
+        tables["outbound_calls"][col] = tables["outbound_calls"][col].astype("category")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, df in tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
+        (tmp / "plan.json").write_text(json.dumps(asdict(plan), indent=2, default=str) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return SynthResult(out=out, rows={n: len(df) for n, df in tables.items()}, truth=truth)
+
+
+def is_current(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> bool:
+    """True when ``out`` holds a complete data set from this generator, seed and scale."""
+    try:
+        meta = json.loads((Path(out) / "truth.json").read_text())["meta"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return (meta.get("generator_version") == GENERATOR_VERSION and meta.get("seed") == seed
+            and float(meta.get("scale")) == float(scale))

@@ -1,0 +1,73 @@
+"""The project's own rules: dependencies in step, docs true to the code, notebooks thin."""
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from ccinsight import contract, params
+from ccinsight.config import NOTEBOOKS_DIR, PROJECT_ROOT
+from conftest import run_cli
+
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def _name(requirement: str) -> tuple[str, str]:
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", requirement)
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
+    conda = dict(_name(d) for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip")))
+    assert conda == wanted
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == ["-e ."]
+
+
+def test_data_contract_doc_lists_every_column():
+    doc = (PROJECT_ROOT / "docs" / "data-contract.md").read_text()
+    for table in contract.TABLES.values():
+        section = doc.split(f"## `{table.name}`", 1)
+        assert len(section) == 2, f"docs/data-contract.md has no section for {table.name}"
+        body = section[1].split("\n## ", 1)[0]
+        documented = re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.M)
+        assert documented == table.columns, f"{table.name}: doc lists {documented}"
+
+
+def test_readme_quick_start_is_the_two_commands():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^make \w+", quick, flags=re.M) == ["make deck", "make test"]
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["validate"], ["run"]])
+def test_help_on_every_command(command):
+    result = run_cli(*command, "--help")
+    assert result.code == 0 and "usage: ccinsight" in result.out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_thin_and_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged parameters"
+    accepted = params.notebook_parameters(path)  # raises unless annotated literals with help
+    assert all(p.help for p in accepted.values()), "every parameter has a trailing # comment"
+    for cell in code:
+        tree = ast.parse(cell.source.replace("%", "#"))
+        defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
+        assert not defined, "logic belongs in ccinsight/, not in notebook cells"
+    assert nb.cells[0].cell_type == "markdown", "a notebook opens with what it is about"
