@@ -1,0 +1,372 @@
+"""Training score vs on-the-job performance, per training class (cohort).
+
+The field's question: does a trainee's final training score predict how they perform once
+live? Per cohort we estimate Pearson r with a Fisher-z interval, Spearman rho and a
+p-value, flag cohorts where training stopped predicting performance (multiple-testing
+control across cohorts), pool the cohorts (fixed-effect meta-analysis of Fisher z, as the
+forest plot shows it), fit the score-performance slope with a cohort random intercept
+(statsmodels MixedLM) and compare r before and after a process change.
+
+Backs ``notebooks/training_vs_performance.ipynb``.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ccinsight.data import Dataset
+from ccinsight.errors import DataError, ParameterError
+from ccinsight.plotting import new_axes
+
+#: Performance metrics and their direction: +1 higher is better, -1 lower is better.
+METRICS = {"conversion_rate": 1, "qa_score": 1, "aht_s": -1, "schedule_adherence": 1, "calls_handled": 1}
+METRIC_LABELS = {"conversion_rate": "conversion rate", "qa_score": "QA score", "aht_s": "AHT (s)",
+                 "schedule_adherence": "schedule adherence", "calls_handled": "calls handled"}
+
+
+def check_metric(metric: str) -> int:
+    """Return the metric's direction; refuse unknown names listing the valid ones."""
+    if metric not in METRICS:
+        raise ParameterError(f"Unknown performance metric '{metric}'; valid metrics: {', '.join(METRICS)}.")
+    return METRICS[metric]
+
+
+def window_performance(training: pd.DataFrame, performance: pd.DataFrame, metric: str,
+                       window: tuple[int, int] = (2, 3)) -> pd.DataFrame:
+    """Each trainee's mean ``metric`` over months ``window`` after the training-end month.
+
+    Month 1 is the first calendar month after the month training ended. Trainees with no
+    performance row in the window (left early, or not yet that far) are left out.
+
+    Returns
+    -------
+    DataFrame
+        agent_id, cohort_id, training_score, training_end_date, performance, months.
+    """
+    check_metric(metric)
+    first, last = window
+    if not 1 <= first <= last:
+        raise ParameterError(f"The performance window must satisfy 1 <= start <= end; got {first}..{last}.")
+    if training.empty:
+        raise DataError("The training table has no rows: there are no training scores to relate to performance.")
+    perf = performance[["agent_id", "month", metric]].dropna(subset=[metric])
+    merged = perf.merge(training[["agent_id", "cohort_id", "training_score", "training_end_date"]], on="agent_id")
+    since = (merged["month"].dt.year - merged["training_end_date"].dt.year) * 12 + \
+        (merged["month"].dt.month - merged["training_end_date"].dt.month)
+    merged = merged[since.between(first, last)]
+    if merged.empty:
+        raise DataError(f"No {metric} values fall in months {first}-{last} after training end for any "
+                        "trainee; widen the window or check that performance months follow training.")
+    return (merged.groupby(["agent_id", "cohort_id", "training_score", "training_end_date"], as_index=False)
+            .agg(performance=(metric, "mean"), months=(metric, "size")))
+
+
+def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a Pearson r by the Fisher z transformation."""
+    if n <= 3 or not np.isfinite(r):
+        return np.nan, np.nan
+    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def pool_fisher(r: pd.Series, n: pd.Series, level: float = 0.95) -> dict:
+    """Fixed-effect pooled r across groups: Fisher z weighted by n - 3."""
+    ok = r.notna() & (n > 3)
+    if not ok.any():
+        return {"r": np.nan, "low": np.nan, "high": np.nan, "z": np.nan, "se": np.nan, "n": 0}
+    w = n[ok] - 3
+    z = float(np.sum(w * np.arctanh(np.clip(r[ok], -0.999999, 0.999999))) / w.sum())
+    se = float(1 / np.sqrt(w.sum()))
+    half = stats.norm.ppf(0.5 + level / 2) * se
+    return {"r": float(np.tanh(z)), "low": float(np.tanh(z - half)), "high": float(np.tanh(z + half)),
+            "z": z, "se": se, "n": int(n[ok].sum())}
+
+
+def cohort_correlations(joined: pd.DataFrame, direction: int = 1, min_size: int = 8,
+                        r_threshold: float = 0.3, alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+    """Per cohort: n, Pearson r with Fisher-z interval, Spearman rho, p, adjusted p, flag.
+
+    Cohorts smaller than ``min_size`` are listed with ``estimated`` False and no numbers.
+    ``flagged`` marks estimated cohorts where training does not predict performance: the
+    adjusted p-value is above ``alpha`` (the interval corrected for multiplicity includes
+    0) or r is below ``r_threshold``. ``direction`` -1 flips the sign for metrics where
+    lower is better, so a positive r always means better trainees perform better.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    level = 1 - alpha
+    rows = []
+    for cohort, g in joined.groupby("cohort_id", sort=False):
+        n = len(g)
+        row = {"cohort_id": cohort, "training_end": g["training_end_date"].max(), "n": n, "estimated": n >= min_size,
+               "r": np.nan, "r_low": np.nan, "r_high": np.nan, "rho": np.nan, "p": np.nan}
+        if n >= min_size and g["training_score"].nunique() > 1 and g["performance"].nunique() > 1:
+            y = direction * g["performance"]
+            res = stats.pearsonr(g["training_score"], y)
+            row.update(r=float(res.statistic), p=float(res.pvalue),
+                       rho=float(stats.spearmanr(g["training_score"], y).statistic))
+            row["r_low"], row["r_high"] = fisher_interval(row["r"], n, level)
+        elif n >= min_size:
+            row["estimated"] = False  # constant scores or performance: r is undefined
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values(["training_end", "cohort_id"], kind="stable").reset_index(drop=True)
+    est = out["p"].notna()
+    out["p_adj"] = np.nan
+    if est.any():
+        out.loc[est, "p_adj"] = multipletests(out.loc[est, "p"], alpha=alpha, method=correction)[1]
+    out["flagged"] = est & ((out["p_adj"] > alpha) | (out["r"] < r_threshold))
+    return out
+
+
+def mixed_slope(joined: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """Change in the metric per 10 training points, cohort random intercept (MixedLM)."""
+    import statsmodels.formula.api as smf
+
+    data = joined[["performance", "training_score", "cohort_id"]].dropna()
+    if len(data) < 10 or data["cohort_id"].nunique() < 2:
+        return {"slope": np.nan, "low": np.nan, "high": np.nan, "p": np.nan, "model": "too few data"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter; the interval tells the story
+        fit = smf.mixedlm("performance ~ training_score", data, groups=data["cohort_id"]).fit(reml=True)
+    low, high = fit.conf_int(alpha=alpha).loc["training_score"]
+    return {"slope": 10 * float(fit.params["training_score"]), "low": 10 * float(low), "high": 10 * float(high),
+            "p": float(fit.pvalues["training_score"]), "model": "MixedLM, cohort random intercept"}
+
+
+def compare_periods(cohorts: pd.DataFrame, change_date: pd.Timestamp, alpha: float = 0.05) -> dict:
+    """Pooled r of cohorts that ended training before vs on/after ``change_date``, with a
+    z-test of the difference of the pooled Fisher z values."""
+    before = cohorts[cohorts["training_end"] < change_date]
+    after = cohorts[cohorts["training_end"] >= change_date]
+    b = pool_fisher(before["r"], before["n"], 1 - alpha)
+    a = pool_fisher(after["r"], after["n"], 1 - alpha)
+    if b["n"] and a["n"]:
+        z = (a["z"] - b["z"]) / np.sqrt(a["se"] ** 2 + b["se"] ** 2)
+        p = float(2 * stats.norm.sf(abs(z)))
+    else:
+        p = np.nan
+    return {"before": b, "after": a, "p_difference": p,
+            "cohorts_before": int(before["estimated"].sum()), "cohorts_after": int(after["estimated"].sum())}
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Training score vs performance: per cohort, pooled, and before/after a change."""
+
+    metric: str
+    direction: int
+    window: tuple[int, int]
+    joined: pd.DataFrame
+    cohorts: pd.DataFrame
+    pooled: dict
+    slope: dict
+    periods: dict | None
+    change_date: pd.Timestamp | None
+    min_size: int
+    r_threshold: float
+    alpha: float
+    correction: str
+
+    def __repr__(self) -> str:
+        est = int(self.cohorts["estimated"].sum())
+        span = f"{self.joined['training_end_date'].min():%Y-%m}..{self.joined['training_end_date'].max():%Y-%m}"
+        return (f"TrainingResult({self.metric}, months {self.window[0]}-{self.window[1]}: {len(self.joined):,} "
+                f"trainees in {len(self.cohorts)} cohorts ({est} estimated), training ended {span})")
+
+    @property
+    def _oriented(self) -> str:
+        return "" if self.direction > 0 else " (sign flipped: lower AHT is better)"
+
+    def summary(self) -> pd.DataFrame:
+        """Per-cohort table in time order, too-small cohorts included without estimates."""
+        cols = ["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged", "estimated"]
+        return self.cohorts[cols]
+
+    def findings(self) -> dict:
+        """Headline numbers for the deck (names are the interface)."""
+        periods = self.periods or {}
+        recs = self.cohorts.assign(training_end=self.cohorts["training_end"].dt.date)
+        return {
+            "metric": self.metric,
+            "metric_direction": "higher is better" if self.direction > 0 else "lower is better (r sign flipped)",
+            "window_months": list(self.window),
+            "n_agents": int(len(self.joined)),
+            "n_cohorts": int(len(self.cohorts)),
+            "n_cohorts_estimated": int(self.cohorts["estimated"].sum()),
+            "pooled_r": self.pooled["r"], "pooled_r_low": self.pooled["low"], "pooled_r_high": self.pooled["high"],
+            "cohorts": recs[["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj",
+                             "flagged", "estimated"]],
+            "n_flagged": int(self.cohorts["flagged"].sum()),
+            "process_change_date": self.change_date.date() if self.change_date is not None else None,
+            "r_before": periods.get("before", {}).get("r"), "r_before_low": periods.get("before", {}).get("low"),
+            "r_before_high": periods.get("before", {}).get("high"),
+            "r_after": periods.get("after", {}).get("r"), "r_after_low": periods.get("after", {}).get("low"),
+            "r_after_high": periods.get("after", {}).get("high"),
+            "p_difference": periods.get("p_difference"),
+            "slope_per_10_points": self.slope["slope"], "slope_low": self.slope["low"],
+            "slope_high": self.slope["high"],
+        }
+
+    def headline(self):
+        """Plain-language findings for the top of the rendered notebook (Markdown)."""
+        from IPython.display import Markdown
+
+        return Markdown(self.narrative())
+
+    def _slope_text(self, value: float) -> str:
+        """A slope in the metric's own units: shares as percentage points."""
+        if self.metric in ("conversion_rate", "schedule_adherence"):
+            return f"{100 * value:+.1f} percentage points of {METRIC_LABELS[self.metric]}"
+        if self.metric == "aht_s":
+            return f"{value:+.1f} s of AHT"
+        return f"{value:+.2f} {METRIC_LABELS[self.metric]}"
+
+    def narrative(self) -> str:
+        """The findings in words a training manager reads."""
+        f = self.findings()
+        label = METRIC_LABELS[self.metric]
+        lines = [f"**{f['n_agents']:,} trainees in {f['n_cohorts_estimated']} training classes** "
+                 f"(classes under {self.min_size} trainees with {label} in months "
+                 f"{self.window[0]}-{self.window[1]} are listed but not estimated)."]
+        lines.append(f"- Across classes, training score and {label}{self._oriented} correlate at "
+                     f"**r = {f['pooled_r']:.2f}** (95% CI {f['pooled_r_low']:.2f} to {f['pooled_r_high']:.2f}).")
+        lines.append(f"- Ten more training points go with **{self._slope_text(f['slope_per_10_points'])}** "
+                     f"(95% CI {self._slope_text(f['slope_low'])} to {self._slope_text(f['slope_high'])}; "
+                     "mixed model with a class random intercept).")
+        if self.periods:
+            p = self.periods
+            verdict = "a significant change" if f["p_difference"] < self.alpha else "no significant change"
+            lines.append(f"- Before the process change of {self.change_date:%Y-%m-%d} ({p['cohorts_before']} "
+                         f"classes): **r = {f['r_before']:.2f}** ({f['r_before_low']:.2f} to "
+                         f"{f['r_before_high']:.2f}); after it ({p['cohorts_after']} classes): "
+                         f"**r = {f['r_after']:.2f}** ({f['r_after_low']:.2f} to {f['r_after_high']:.2f}); "
+                         f"{verdict} (p = {f['p_difference']:.2g}).")
+        flagged = self.cohorts[self.cohorts["flagged"]]
+        rule = f"r below {self.r_threshold:g}, or not significant after {self.correction} correction"
+        if self.change_date is not None:
+            before = self.cohorts["training_end"] < self.change_date
+            est = self.cohorts["estimated"]
+            lines.append(f"- Classes with no reliable link ({rule}): **{int((flagged['training_end'] < self.change_date).sum())}"
+                         f" of {int((est & before).sum())}** before the change, "
+                         f"**{int((flagged['training_end'] >= self.change_date).sum())} of {int((est & ~before).sum())}**"
+                         " after it.")
+        else:
+            lines.append(f"- **{len(flagged)} of {f['n_cohorts_estimated']} classes** show no reliable link ({rule}).")
+        recent = flagged.tail(5)["cohort_id"].tolist()
+        if recent:
+            lines.append(f"- Most recent flagged classes: {', '.join(recent)}.")
+        if self.periods and f["r_after"] is not None and f["r_before"] is not None:
+            if f["r_after"] - f["r_before"] > 0.2 and f["p_difference"] < self.alpha:
+                lines.append("\n**What it means for the training team:** since the change, a good training "
+                             "score reliably marks a good performer, so scores can steer coaching and "
+                             "go-live decisions; classes still flagged deserve a look at how they were "
+                             "recruited and trained.")
+            elif f["r_after"] < self.r_threshold:
+                lines.append("\n**What it means for the training team:** training scores still do not "
+                             "predict performance on the floor: the hole is somewhere between recruiting, "
+                             "training and the floor, and scores should not steer go-live decisions.")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, **kwargs):
+        """Forest plot: r with its interval per cohort in time order, and the pooled r."""
+        ax = new_axes(ax, figsize=(8, max(4, 0.16 * len(self.cohorts) + 1)))
+        c = self.cohorts.reset_index(drop=True)
+        y = np.arange(len(c))[::-1]
+        est = c["estimated"].to_numpy()
+        colour = np.where(c["flagged"], "tab:orange", "tab:blue")
+        for yi, row, col in zip(y[est], c[est].itertuples(), colour[est]):
+            ax.plot([row.r_low, row.r_high], [yi, yi], color=col, lw=1.2)
+        ax.scatter(c.loc[est, "r"], y[est], c=colour[est], s=14, zorder=3, **kwargs)
+        ax.scatter(np.zeros((~est).sum()), y[~est], marker="x", color="0.6", s=14, label="too small")
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.axvline(self.pooled["r"], color="tab:green", ls="--", lw=1.2,
+                   label=f"pooled r = {self.pooled['r']:.2f}")
+        if self.change_date is not None:
+            cut = (c["training_end"] >= self.change_date).to_numpy()
+            if cut.any() and (~cut).any():
+                ax.axhline(y[cut.argmax()] + 0.5, color="0.5", lw=0.8, ls=":")
+                ax.text(-0.98, y[cut.argmax()] + 0.7, "process change",
+                        fontsize="small", color="0.4", va="bottom")
+        ax.set_yticks(y, c["cohort_id"], fontsize=6)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel(f"Pearson r, training score vs {METRIC_LABELS[self.metric]}{self._oriented} (95% CI)")
+        ax.scatter([], [], color="tab:orange", s=14, label="flagged: no reliable link")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize="small", frameon=False)
+        ax.set_title("Does training predict performance? One row per training class, oldest at the top")
+        return ax
+
+    def plot_periods(self, axes=None):
+        """Scatter clouds of score vs performance before and after the process change."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        if axes is None:
+            _, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True, sharey=True)
+        if self.change_date is None:
+            parts = [("all classes", self.joined)]
+        else:
+            before = self.joined["training_end_date"] < self.change_date
+            parts = [(f"before {self.change_date:%Y-%m-%d}", self.joined[before]),
+                     (f"after {self.change_date:%Y-%m-%d}", self.joined[~before])]
+        for ax, (title, part) in zip(np.atleast_1d(axes), parts):
+            if len(part) > 2:
+                sns.regplot(data=part, x="training_score", y="performance", ax=ax, scatter_kws={"s": 6, "alpha": 0.4},
+                            line_kws={"color": "tab:red"})
+                r = stats.pearsonr(part["training_score"], part["performance"]).statistic
+                ax.set_title(f"{title}: n = {len(part):,}, r = {self.direction * r:.2f}")
+            ax.set_xlabel("training score")
+            ax.set_ylabel(f"{METRIC_LABELS[self.metric]}, months {self.window[0]}-{self.window[1]}")
+        return axes
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.summary().to_html(index=False, na_rep="", float_format="{:.3f}".format)
+
+
+def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int] = (2, 3), min_size: int = 8,
+            r_threshold: float = 0.3, process_change_date: str | None = None, alpha: float = 0.05,
+            correction: str = "holm") -> TrainingResult:
+    """Relate training scores to performance after going live, per training cohort.
+
+    Parameters
+    ----------
+    ds
+        Loaded data with the ``training`` and ``performance`` tables.
+    metric
+        Performance metric (see :data:`METRICS`); for ``aht_s`` lower is better and r's
+        sign is flipped so a positive r always means better trainees perform better.
+    window
+        Months after the training-end month whose mean performance counts.
+    min_size
+        Cohorts with fewer trainees in the window are reported, not estimated.
+    r_threshold
+        Cohorts with r below this are flagged as not predicting.
+    process_change_date
+        ISO date of a recruiting/training change; None skips the before/after comparison.
+    alpha, correction
+        Significance level and multiple-testing method (statsmodels ``multipletests``).
+    """
+    direction = check_metric(metric)
+    from statsmodels.stats.multitest import multipletests  # noqa: F401 - fail early if missing
+
+    joined = window_performance(ds["training"], ds["performance"], metric, tuple(window))
+    cohorts = cohort_correlations(joined, direction, min_size, r_threshold, alpha, correction)
+    pooled = pool_fisher(cohorts["r"], cohorts["n"], 1 - alpha)
+    slope = mixed_slope(joined, alpha)
+    try:
+        change = pd.Timestamp(process_change_date) if process_change_date else None
+    except ValueError:
+        raise ParameterError(f"process_change_date {process_change_date!r} is not a date (expected "
+                             "YYYY-MM-DD).") from None
+    periods = compare_periods(cohorts, change, alpha) if change is not None else None
+    if periods is not None and not (periods["before"]["n"] and periods["after"]["n"]):
+        side = "before" if not periods["before"]["n"] else "after"
+        raise DataError(f"No training class with enough trainees ended {side} the process change date "
+                        f"{change.date()}; choose a date inside {joined['training_end_date'].min().date()}.."
+                        f"{joined['training_end_date'].max().date()} or set process_change_date to None.")
+    return TrainingResult(metric, direction, tuple(window), joined, cohorts, pooled, slope, periods, change,
+                          min_size, r_threshold, alpha, correction)
