@@ -39,9 +39,30 @@ class Dataset:
     def __contains__(self, name: str) -> bool:
         return name in self.tables
 
+    def last_day(self) -> pd.Timestamp:
+        """The last day the loaded tables cover (a ``month`` column covers its whole month)."""
+        ends = []
+        for name, df in self.tables.items():
+            for f in contract.TABLES[name].fields:
+                if f.name in df and f.dtype in ("date", "datetime", "month") and df[f.name].notna().any():
+                    last = df[f.name].max()
+                    ends.append(last.to_period("M").end_time.normalize() if f.dtype == "month" else last.normalize())
+        if not ends:
+            raise DataError(f"No dates in the tables loaded from {display_path(self.root)}.")
+        return max(ends)
+
+    def latest_complete_month(self) -> pd.Period:
+        """The latest calendar month the data covers to its last day."""
+        return latest_complete_month(self.last_day())
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n} {len(df):,} rows" for n, df in self.tables.items())
         return f"Dataset({display_path(self.root)}: {sizes})"
+
+
+def latest_complete_month(last_day: pd.Timestamp) -> pd.Period:
+    """The latest calendar month that ends on or before ``last_day``."""
+    return (pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_period("M") - 1
 
 
 def table_file(root: Path, name: str) -> Path | None:

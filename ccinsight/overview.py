@@ -14,11 +14,6 @@ from ccinsight.data import Dataset
 from ccinsight.plotting import new_axes
 
 
-def latest_complete_month(last_day: pd.Timestamp) -> pd.Period:
-    """The latest calendar month that ends on or before ``last_day``."""
-    return (pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_period("M") - 1
-
-
 @dataclass(frozen=True)
 class Overview:
     """Coverage of one data set, per table and per month."""
@@ -29,14 +24,11 @@ class Overview:
     missing: pd.DataFrame  # table, column, missing, missing_pct
     sites: tuple[str, ...]
     n_cohorts: int
+    last_complete_month: pd.Period
 
     @property
     def first_month(self) -> pd.Period:
         return self.monthly.index.min()
-
-    @property
-    def last_complete_month(self) -> pd.Period:
-        return latest_complete_month(pd.Timestamp(self.tables["last"].dropna().max()))
 
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, columns and the dates it spans."""
@@ -125,5 +117,5 @@ def describe(ds: Dataset) -> Overview:
     return Overview(
         source=display_path(ds.root), tables=pd.DataFrame(rows), monthly=monthly,
         missing=pd.DataFrame(missing), sites=tuple(sorted(agents["site"].dropna().unique())),
-        n_cohorts=int(agents["cohort_id"].nunique()),
+        n_cohorts=int(agents["cohort_id"].nunique()), last_complete_month=ds.latest_complete_month(),
     )

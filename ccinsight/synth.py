@@ -28,7 +28,7 @@ from scipy.special import expit, logit
 from ccinsight.config import DEFAULT_SEED
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 CHANNELS = ("referral", "job_board", "campus", "agency", "walk_in", "social_media", "rehire")
 
@@ -254,7 +254,9 @@ def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     pick = rng.integers(0, 2, n)
     agents["school"] = [cohort_schools[c][p] for c, p in zip(agents["cohort_id"], pick)]
     drive_schools = np.array([f"drive-school-{k}" for k in range(1, plan.drive_schools + 1)])
-    agents.loc[drive, "school"] = rng.choice(drive_schools, int(drive.sum()))
+    # each drive class comes from one school (schools send whole classes)
+    drive_class = pd.factorize(agents.loc[drive, "cohort_id"])[0]
+    agents.loc[drive, "school"] = drive_schools[drive_class % plan.drive_schools]
     agents.loc[agents["hiring_channel"] != "campus", "school"] = None
     prog_start = dict(plan.program_start)
     starts = pd.to_datetime(agents["site"].map(lambda s: pd.Timestamp(prog_start[s]) if s in prog_start else pd.NaT))
@@ -271,9 +273,10 @@ def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     # bulk drive: two thirds leave in school waves before day 60, the rest follow the
     # campus hazard conditional on having stayed 60 days
     early = rng.random(n) < (1 - plan.drive_retention_60d)
-    wave_days = rng.integers(7, 53, (plan.drive_schools, 4))
+    # each school leaves in its own waves: wave days on a 4-day grid, none shared
+    slots = rng.permutation(np.arange(7, 55, 4))[: plan.drive_schools * 3].reshape(plan.drive_schools, 3)
     school_idx = agents["school"].str.extract(r"drive-school-(\d+)")[0].fillna(0).astype(int).to_numpy() - 1
-    wave = wave_days[np.clip(school_idx, 0, None), rng.integers(0, 4, n)] + rng.integers(0, 4, n)
+    wave = slots[np.clip(school_idx, 0, None), rng.integers(0, 3, n)] + rng.integers(0, 3, n)
     h60 = h90 * (60 / 90) ** plan.weibull_shape
     late = 90.0 * ((h60 + rng.exponential(size=n)) / h90) ** (1 / plan.weibull_shape)
     t = np.where(drive, np.where(early, wave, late), t)

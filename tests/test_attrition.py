@@ -1,0 +1,153 @@
+"""Attrition survival: KM and log-rank against statsmodels, censoring rules, planted truth."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.hazard_regression import PHReg  # noqa: F401 - statsmodels present
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+from ccinsight import attrition
+from ccinsight.data import Dataset
+from ccinsight.errors import DataError, ParameterError
+from conftest import run_cli
+
+AS_OF = pd.Timestamp("2026-06-30")
+
+
+def _agents(n=300, seed=5, hazard_ratio=0.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    program = rng.random(n) < 0.5
+    hire = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
+    tenure = rng.exponential(200 * np.where(program, 1 / hazard_ratio, 1.0)).round() + 1
+    exit_date = hire + pd.to_timedelta(tenure, unit="D")
+    return pd.DataFrame({
+        "agent_id": [f"a{i}" for i in range(n)], "site": rng.choice(["x", "y"], n), "team": "t",
+        "hire_date": hire, "exit_date": exit_date.where(exit_date <= pd.Timestamp("2026-12-31")),
+        "exit_type": "voluntary", "hiring_channel": rng.choice(["referral", "job_board", "campus"], n),
+        "cohort_id": "k", "school": None, "onboarding_program": program,
+        "certified": pd.array(rng.random(n) < 0.9, dtype="boolean"), "certification_date": pd.NaT})
+
+
+def _ds(agents: pd.DataFrame) -> Dataset:
+    return Dataset(root=None, tables={"agents": agents})
+
+
+def test_km_matches_statsmodels():
+    table = attrition.survival_table(_agents(), AS_OF, None)
+    kmf = attrition.fit_km(table["duration_days"], table["event"], "all")
+    sm = SurvfuncRight(table["duration_days"], table["event"])
+    ours = kmf.survival_function_.iloc[:, 0]
+    for t, s in zip(sm.surv_times, sm.surv_prob):
+        assert ours.loc[:t].iloc[-1] == pytest.approx(s, abs=1e-6)
+    # Greenwood variance: statsmodels reports its standard error
+    for t, se in list(zip(sm.surv_times, sm.surv_prob_se))[5:40:7]:
+        assert np.sqrt(attrition.greenwood_var(kmf, t)) == pytest.approx(se, abs=1e-6)
+
+
+def test_logrank_matches_statsmodels():
+    table = attrition.survival_table(_agents(), AS_OF, None)
+    _, p, _, _ = attrition.compare_groups(table, "onboarding_program", 0.05)
+    _, p_sm = survdiff(table["duration_days"], table["event"], table["onboarding_program"].astype(int))
+    assert p == pytest.approx(p_sm, abs=1e-6)
+    _, p3, pairwise, _ = attrition.compare_groups(table, "hiring_channel", 0.05)
+    _, p3_sm = survdiff(table["duration_days"], table["event"], table["hiring_channel"])
+    assert p3 == pytest.approx(p3_sm, abs=1e-6)
+    assert len(pairwise) == 3 and (pairwise["p_adj"] >= pairwise["p"]).all()
+
+
+def test_late_hires_are_censored_and_future_exits_not_counted():
+    agents = pd.DataFrame({
+        "agent_id": ["late", "future_exit", "left", "after"],
+        "hire_date": pd.to_datetime(["2026-06-25", "2026-01-01", "2026-01-01", "2026-07-05"]),
+        "exit_date": pd.to_datetime([None, "2026-08-01", "2026-02-01", None])})
+    table = attrition.survival_table(agents, AS_OF, None).set_index("agent_id")
+    assert "after" not in table.index  # hired after as_of: not in the population
+    assert table.loc["late", "duration_days"] == 5 and table.loc["late", "event"] == 0
+    assert table.loc["future_exit", "event"] == 0
+    assert table.loc["future_exit", "duration_days"] == (AS_OF - pd.Timestamp("2026-01-01")).days
+    assert table.loc["left", "event"] == 1 and table.loc["left", "duration_days"] == 31
+
+
+def test_tenure_and_flag_exports_give_the_same_curve():
+    table = attrition.survival_table(_agents(), AS_OF, None)
+    export = pd.DataFrame({"tenure": table["duration_days"], "left": table["event"].astype(bool)})
+    derived = attrition.from_tenure(export, "tenure", "left", AS_OF)
+    again = attrition.survival_table(derived.assign(agent_id=table["agent_id"].to_numpy()), AS_OF, None)
+    np.testing.assert_array_equal(again["duration_days"].to_numpy(), table["duration_days"].to_numpy())
+    np.testing.assert_array_equal(again["event"].to_numpy(), table["event"].to_numpy())
+
+
+def test_no_exits_shows_curves_and_skips_cox():
+    agents = _agents().assign(exit_date=pd.NaT)
+    result = attrition.analyse(_ds(agents), as_of="2026-06-30", window_months=None, exclude_bursts=False)
+    assert result.cox is None
+    assert any("nobody has left" in n for n in result.cox_notes)
+    assert result.findings()["attrition_90d"] == 0
+    result.plot()
+
+
+def test_unknown_group_by_lists_valid_ones():
+    with pytest.raises(ParameterError, match="valid choices: onboarding_program, hiring_channel, site"):
+        attrition.analyse(_ds(_agents()), as_of="2026-06-30", group_by="department")
+
+
+def test_exit_before_hire_names_the_rows():
+    agents = _agents()
+    agents.loc[3, "exit_date"] = agents.loc[3, "hire_date"] - pd.Timedelta(days=2)
+    with pytest.raises(DataError, match="exit date before the hire date .*a3"):
+        attrition.analyse(_ds(agents), as_of="2026-06-30")
+
+
+def test_constant_covariate_is_dropped_with_a_note():
+    agents = _agents().assign(site="only")
+    result = attrition.analyse(_ds(agents), as_of="2026-06-30", window_months=None,
+                               covariates=["onboarding_program", "site"], exclude_bursts=False)
+    assert "site left out: the same value for every hire." in result.cox_notes
+    assert result.cox["covariate"].tolist() == ["onboarding_program"]
+    assert result.cox["hazard_ratio"].iloc[0] == pytest.approx(0.5, abs=0.2)
+
+
+def test_seats_plan_arithmetic():
+    table = attrition.survival_table(_agents(), AS_OF, None)
+    kmf = attrition.fit_km(table["duration_days"], table["event"], "all")
+    plan = attrition.seats_plan(kmf, table, 50, 0.05)
+    q = plan["survival_90d"] * plan["pass_rate"]
+    assert plan["hires"] == int(np.ceil(50 / q))
+    assert plan["low"] <= plan["hires"] <= plan["high"] <= plan["hires_90pct_sure"] + 5
+    assert plan["pass_rate"] == pytest.approx(table["certified"].astype(float).mean())
+
+
+def test_bursts_are_found_and_regular_hiring_is_not(tables, truth):
+    from ccinsight.channels import find_bursts
+
+    bursts = find_bursts(tables["agents"])
+    assert len(bursts) == 1
+    b = bursts[0]
+    assert b.channel == truth["bulk_drive_channel"]
+    drive = set(tables["agents"].loc[tables["agents"]["cohort_id"].isin(truth["bulk_drive_cohorts"]), "agent_id"])
+    assert drive <= set(b.agent_ids) and len(b.agent_ids) < 1.2 * len(drive)
+
+
+@pytest.mark.notebook
+def test_notebook_recovers_the_planted_programme_effect(synthetic, truth, tmp_path):
+    result = run_cli("run", "attrition_survival", "--out", str(tmp_path))
+    assert result.code == 0, result.text
+    found = json.loads((tmp_path / "findings.json").read_text())
+    groups = {g["group"]: g for g in found["groups"]}
+    assert groups["False"]["attrition_90d"] == pytest.approx(truth["attrition_90d_before_program"], abs=0.02)
+    assert groups["True"]["attrition_90d"] == pytest.approx(truth["attrition_90d_program"], abs=0.02)
+    assert found["logrank_p"] < 0.05
+    assert found["clustered_exit_p"] < 0.05
+    assert found["clustered_exit_share"] > 1.3 * found["clustered_exit_share_chance"]
+    assert found["as_of"] == "2026-10-31" and found["window_start"] == "2024-11-01"
+    assert found["hires_for_seats_low"] <= found["hires_for_seats"] <= found["hires_for_seats_high"]
+    assert {"covariate", "hazard_ratio", "low", "high", "p"} <= set(found["cox"][0])
+
+
+@pytest.mark.notebook
+def test_notebook_bad_group_by_exits_2(tmp_path):
+    result = run_cli("run", "attrition_survival", "--set", "group_by=department", "--out", str(tmp_path))
+    assert result.code == 2 and "valid choices" in result.err
