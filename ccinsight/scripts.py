@@ -1,0 +1,543 @@
+"""Outbound script duration vs customer acceptance, and old script vs new.
+
+The call table is the largest input (millions of rows a month), so the data work is one
+DuckDB aggregation over the file: calls counted per talk-time second, hour, script version
+and month. Everything else is computed from those counts, which is exact: binned rates
+with Wilson intervals, a binomial GLM with a B-spline in talk time fitted on counts (the
+same coefficients as on the raw calls), version means, medians and a log-scale Welch test
+from the frequency table. Memory stays bounded by the aggregate, not by the calls.
+
+Caution the notebook repeats: realised talk time is partly an outcome (an interested
+customer talks longer), so the duration curve is descriptive; script-version comparisons
+are the cleaner evidence.
+
+Backs ``notebooks/script_duration_vs_acceptance.ipynb``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ccinsight.config import display_path, resolve_path
+from ccinsight.data import table_file
+from ccinsight.errors import DataError, ParameterError
+from ccinsight.plotting import new_axes
+
+#: Knots (seconds) of the talk-time spline; fixed so fits on counts and on raw calls agree.
+SPLINE_KNOTS_S = (60, 120, 180, 240, 300, 420)
+DAY_PARTS = {"morning (9-12)": range(0, 12), "midday (12-14)": range(12, 14),
+             "afternoon (14-18)": range(14, 18), "evening (18-)": range(18, 24)}
+
+
+# --------------------------------------------------------------------------- data work
+def _relation(path: Path) -> str:
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    return f"{reader}('{str(path).replace(chr(39), chr(39) * 2)}')"
+
+
+def _query(sql: str) -> pd.DataFrame:
+    """Run one DuckDB query on a fresh in-memory connection, closed afterwards."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
+        return con.execute(sql).df()
+
+
+def calls_file(data: str | Path) -> Path:
+    """The outbound_calls file of a data folder."""
+    root = resolve_path(data)
+    path = table_file(root, "outbound_calls") if root.is_dir() else None
+    if path is None:
+        raise DataError(f"{display_path(root)} has no outbound_calls table (expected outbound_calls.parquet "
+                        "or outbound_calls.csv): the script analysis needs connected outbound calls.")
+    return path
+
+
+def month_range(path: Path) -> tuple[pd.Period, pd.Period]:
+    """First month and latest complete month of the calls."""
+    first, last = _query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {_relation(path)}").iloc[0]
+    if pd.isna(first):
+        raise DataError(f"{display_path(path)} (table outbound_calls) has no calls.")
+    last_complete = (pd.Timestamp(last) + pd.Timedelta(days=1)).to_period("M") - 1
+    return pd.Timestamp(first).to_period("M"), last_complete
+
+
+def aggregate_calls(path: Path, start: pd.Period, end: pd.Period) -> pd.DataFrame:
+    """One pass over the calls of months ``start``..``end``: counts per month, hour,
+    script version, whole talk-time second and refusal reason.
+
+    Rows whose talk time is missing or not positive are kept as their own groups so the
+    caller can report them without a second pass.
+    """
+    import duckdb
+
+    lo = start.start_time
+    hi = (end + 1).start_time
+    sql = f"""
+        SELECT date_trunc('month', started_at) AS month,
+               hour(started_at) AS hour,
+               script_version,
+               CAST(round(talk_time_s) AS BIGINT) AS talk_s,
+               refusal_reason,
+               count(*) AS n,
+               count(*) FILTER (WHERE accepted) AS accepted,
+               count(*) FILTER (WHERE converted) AS converted
+        FROM {_relation(path)}
+        WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
+        GROUP BY ALL
+    """
+    try:
+        agg = _query(sql)
+        labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
+        agg["month"] = agg["month"].map(labels)
+        for col in ("script_version", "refusal_reason"):
+            agg[col] = agg[col].astype("string")
+    except duckdb.Error as err:
+        raise DataError(f"{display_path(path)} (table outbound_calls) could not be aggregated: "
+                        f"{str(err).splitlines()[0]}") from None
+    return agg
+
+
+def check_aggregate(agg: pd.DataFrame, path: Path, months: str, max_talk_s: float = 7200) -> pd.DataFrame:
+    """Refuse empty months and impossible talk times, in one sentence each."""
+    where = f"{display_path(path)} (table outbound_calls)"
+    if agg.empty or agg["n"].sum() == 0:
+        raise DataError(f"{where} has no calls in {months}; choose a month the data covers.")
+    missing = agg["talk_s"].isna()
+    bad = ~missing & ((agg["talk_s"] <= 0) | (agg["talk_s"] > max_talk_s))
+    problems = []
+    if missing.any():
+        problems.append(f"{int(agg.loc[missing, 'n'].sum()):,} calls with no talk_time_s")
+    if bad.any():
+        eg = ", ".join(str(v) for v in agg.loc[bad, "talk_s"].drop_duplicates().head(5))
+        problems.append(f"{int(agg.loc[bad, 'n'].sum()):,} calls with talk_time_s not above 0 s and at most "
+                        f"{max_talk_s:g} s (e.g. {eg})")
+    if agg["script_version"].isna().any():
+        problems.append(f"{int(agg.loc[agg['script_version'].isna(), 'n'].sum()):,} calls with no script_version")
+    if problems:
+        raise DataError(f"{where}, column talk_time_s / script_version, {months}: " + "; ".join(problems) + ".")
+    return agg
+
+
+# --------------------------------------------------------------------------- statistics
+def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (statsmodels ``proportion_confint``)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(np.asarray(successes), np.asarray(n), alpha=alpha, method="wilson")
+    return np.asarray(low), np.asarray(high)
+
+
+def binned_acceptance(by_second: pd.DataFrame, bin_s: int = 30, cap_s: int = 600, alpha: float = 0.05) -> pd.DataFrame:
+    """Acceptance per talk-time bin (the last bin holds everything from ``cap_s`` up)."""
+    start = (np.minimum(by_second["talk_s"], cap_s) // bin_s) * bin_s
+    b = by_second.groupby(start.rename("bin_start_s"))[["n", "accepted"]].sum().reset_index()
+    b["rate"] = b["accepted"] / b["n"]
+    b["low"], b["high"] = wilson(b["accepted"], b["n"], alpha)
+    return b
+
+
+def spline_design(talk_s, cap_s: int):
+    """B-spline basis of talk time with fixed knots and bounds (patsy)."""
+    from patsy import dmatrix
+
+    x = np.clip(np.asarray(talk_s, dtype=float), 0, cap_s)
+    knots = [k for k in SPLINE_KNOTS_S if k < cap_s]
+    return dmatrix(f"bs(x, knots={knots}, degree=3, lower_bound=0, upper_bound={cap_s})", {"x": x},
+                   return_type="dataframe")
+
+
+def fit_curve(by_second: pd.DataFrame, cap_s: int = 600):
+    """Binomial GLM of acceptance on a talk-time spline, fitted on counts per second."""
+    # the GLM module directly: statsmodels.api would import time-series and graphics too
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    d = by_second[by_second["talk_s"] <= cap_s]
+    X = spline_design(d["talk_s"], cap_s)
+    y = np.column_stack([d["accepted"], d["n"] - d["accepted"]])
+    return GLM(y, X, family=Binomial()).fit()
+
+
+def predict_curve(fit, seconds, cap_s: int, alpha: float = 0.05) -> pd.DataFrame:
+    """Predicted acceptance with its confidence band at ``seconds``."""
+    X = spline_design(seconds, cap_s)
+    frame = fit.get_prediction(X).summary_frame(alpha=alpha)
+    return pd.DataFrame({"talk_s": np.asarray(seconds), "rate": frame["mean"].to_numpy(),
+                         "low": frame["mean_ci_lower"].to_numpy(), "high": frame["mean_ci_upper"].to_numpy()})
+
+
+def longest_within_target(curve: pd.DataFrame, target: float) -> dict:
+    """Longest talk time before predicted acceptance first drops below ``target``; the
+    interval inverts the pointwise band (where its upper and lower edges cross)."""
+    def first_below(values: np.ndarray) -> float:
+        below = np.flatnonzero(values < target)
+        if len(below) == 0:
+            return np.nan  # never drops below within the modelled range
+        return float(curve["talk_s"].iloc[below[0]] - 1) if below[0] > 0 else 0.0
+
+    return {"seconds": first_below(curve["rate"].to_numpy()), "low": first_below(curve["low"].to_numpy()),
+            "high": first_below(curve["high"].to_numpy())}
+
+
+def weighted_stats(values: np.ndarray, weights: np.ndarray) -> dict:
+    """Mean, sd, median and the mean/sd of log values from a frequency table."""
+    w = weights.astype(float)
+    n = w.sum()
+    mean = float(np.sum(w * values) / n)
+    var = float(np.sum(w * (values - mean) ** 2) / (n - 1)) if n > 1 else np.nan
+    order = np.argsort(values)
+    cum = np.cumsum(w[order])
+    median = float(values[order][np.searchsorted(cum, n / 2)])
+    logs = np.log(values)
+    lmean = float(np.sum(w * logs) / n)
+    lvar = float(np.sum(w * (logs - lmean) ** 2) / (n - 1)) if n > 1 else np.nan
+    return {"n": int(n), "mean": mean, "sd": np.sqrt(var), "median": median, "log_mean": lmean, "log_sd": np.sqrt(lvar)}
+
+
+def version_table(agg: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per script version: calls, talk time (mean with t interval, median), acceptance and
+    conversion with Wilson intervals."""
+    rows = []
+    t = stats.t.ppf(1 - alpha / 2, df=10 ** 6)
+    for version, g in agg.groupby("script_version"):
+        s = g.groupby("talk_s")[["n", "accepted", "converted"]].sum().reset_index()
+        w = weighted_stats(s["talk_s"].to_numpy(float), s["n"].to_numpy())
+        acc, conv, n = s["accepted"].sum(), s["converted"].sum(), s["n"].sum()
+        (a_lo,), (a_hi,) = wilson([acc], [n], alpha)
+        (c_lo,), (c_hi,) = wilson([conv], [n], alpha)
+        half = t * w["sd"] / np.sqrt(n)
+        rows.append({"script_version": version, "n": int(n), "first_month": g["month"].min(),
+                     "mean_talk_s": w["mean"], "mean_talk_low": w["mean"] - half, "mean_talk_high": w["mean"] + half,
+                     "median_talk_s": w["median"], "acceptance": acc / n, "acceptance_low": a_lo,
+                     "acceptance_high": a_hi, "conversion": conv / n, "conversion_low": c_lo, "conversion_high": c_hi,
+                     "_log_mean": w["log_mean"], "_log_sd": w["log_sd"], "_sd": w["sd"], "_converted": int(conv)})
+    return pd.DataFrame(rows)
+
+
+def compare_versions(versions: pd.DataFrame, new: str, baseline: str, alpha: float = 0.05) -> dict:
+    """New script vs baseline: AHT change in percent (delta-method interval on the ratio
+    of means), Welch t-test on log talk time (talk times are right-skewed), and the
+    conversion difference with a two-proportion test (statsmodels)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    v = versions.set_index("script_version")
+    a, b = v.loc[new], v.loc[baseline]
+    ratio = a["mean_talk_s"] / b["mean_talk_s"]
+    se_log = np.sqrt(a["_sd"] ** 2 / (a["n"] * a["mean_talk_s"] ** 2) + b["_sd"] ** 2 / (b["n"] * b["mean_talk_s"] ** 2))
+    z = stats.norm.ppf(1 - alpha / 2)
+    welch = stats.ttest_ind_from_stats(a["_log_mean"], a["_log_sd"], a["n"], b["_log_mean"], b["_log_sd"], b["n"],
+                                       equal_var=False)
+    low, high = confint_proportions_2indep(a["_converted"], a["n"], b["_converted"], b["n"], compare="diff",
+                                           alpha=alpha)
+    test = test_proportions_2indep(a["_converted"], a["n"], b["_converted"], b["n"], compare="diff")
+    return {"new": new, "baseline": baseline,
+            "aht_change_pct": 100 * (ratio - 1), "aht_change_low": 100 * (ratio * np.exp(-z * se_log) - 1),
+            "aht_change_high": 100 * (ratio * np.exp(z * se_log) - 1), "aht_log_welch_p": float(welch.pvalue),
+            "conversion_diff": float(a["conversion"] - b["conversion"]), "conversion_diff_low": float(low),
+            "conversion_diff_high": float(high), "conversion_diff_p": float(test.pvalue)}
+
+
+def hour_table(agg: pd.DataFrame, long_s: int = 240, alpha: float = 0.05) -> pd.DataFrame:
+    """Acceptance of long calls (over ``long_s``) by hour of day, with Wilson intervals."""
+    long = agg[agg["talk_s"] > long_s].groupby("hour")[["n", "accepted"]].sum().reset_index()
+    long["rate"] = long["accepted"] / long["n"]
+    long["low"], long["high"] = wilson(long["accepted"], long["n"], alpha)
+    return long
+
+
+def day_part(hour: pd.Series) -> pd.Series:
+    """Name of the part of the calling day an hour falls in."""
+    out = pd.Series(index=hour.index, dtype=object)
+    for name, hours in DAY_PARTS.items():
+        out[hour.isin(list(hours))] = name
+    return out
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class ScriptResult:
+    """Acceptance by duration, by time of day and by script version, for one period."""
+
+    source: str
+    months: tuple[str, str]
+    n_calls: int
+    bins: pd.DataFrame
+    curve: pd.DataFrame
+    at_3min: dict
+    over_5min: dict
+    longest: dict
+    target: float
+    hours: pd.DataFrame
+    day_curves: dict
+    versions: pd.DataFrame
+    comparison: dict | None
+    refusals: pd.DataFrame
+    previous: dict | None
+    min_cell_size: int
+    alpha: float
+
+    @property
+    def period(self) -> str:
+        return self.months[0] if self.months[0] == self.months[1] else f"{self.months[0]}..{self.months[1]}"
+
+    def __repr__(self) -> str:
+        return f"ScriptResult({self.n_calls:,} connected calls, {self.period}, from {self.source})"
+
+    def summary(self) -> pd.DataFrame:
+        """Per script version: calls, talk time, acceptance and conversion with intervals."""
+        return self.versions[[c for c in self.versions.columns if not c.startswith("_")]]
+
+    def findings(self) -> dict:
+        c = self.comparison or {}
+        period = {"month": self.months[0]} if self.months[0] == self.months[1] else \
+            {"month_start": self.months[0], "month_end": self.months[1]}
+        worst = self.hours.loc[self.hours["rate"].idxmin()] if len(self.hours) else None
+        return {
+            **period,
+            "n_calls": self.n_calls,
+            "acceptance_at_3min": self.at_3min["rate"], "acceptance_at_3min_low": self.at_3min["low"],
+            "acceptance_at_3min_high": self.at_3min["high"],
+            "acceptance_over_5min": self.over_5min["rate"], "acceptance_over_5min_low": self.over_5min["low"],
+            "acceptance_over_5min_high": self.over_5min["high"], "calls_over_5min": self.over_5min["n"],
+            "acceptance_target": self.target,
+            "max_minutes_for_target": self.longest["seconds"] / 60,
+            "max_minutes_for_target_low": self.longest["low"] / 60,
+            "max_minutes_for_target_high": self.longest["high"] / 60,
+            "acceptance_curve": self.bins[["bin_start_s", "n", "accepted", "rate", "low", "high"]],
+            "versions": self.summary(),
+            "baseline_version": c.get("baseline"), "new_version": c.get("new"),
+            "aht_change_pct": c.get("aht_change_pct"), "aht_change_low": c.get("aht_change_low"),
+            "aht_change_high": c.get("aht_change_high"), "aht_change_p": c.get("aht_log_welch_p"),
+            "conversion_diff": c.get("conversion_diff"), "conversion_diff_low": c.get("conversion_diff_low"),
+            "conversion_diff_high": c.get("conversion_diff_high"), "conversion_diff_p": c.get("conversion_diff_p"),
+            "worst_hour": int(worst["hour"]) if worst is not None else None,
+            "worst_hour_acceptance_long_calls": float(worst["rate"]) if worst is not None else None,
+            "previous": self.previous,
+        }
+
+    def headline(self):
+        from IPython.display import Markdown
+
+        return Markdown(self.narrative())
+
+    def narrative(self) -> str:
+        f = self.findings()
+        pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+        lines = [f"**{f['n_calls']:,} connected outbound calls in {self.period}.**",
+                 f"- At a 3-minute call, **{pct(f['acceptance_at_3min'])} of customers accept** "
+                 f"(95% CI {pct(f['acceptance_at_3min_low'])}-{pct(f['acceptance_at_3min_high'])}); among calls over "
+                 f"5 minutes only **{pct(f['acceptance_over_5min'])}** do ({pct(f['acceptance_over_5min_low'])}-"
+                 f"{pct(f['acceptance_over_5min_high'])}, {f['calls_over_5min']:,} calls)."]
+        m = f["max_minutes_for_target"]
+        if np.isfinite(m):
+            lines.append(f"- To keep acceptance at or above **{pct(self.target)}**, keep the script under "
+                         f"**{_mmss(60 * m)}** (95% CI {_mmss(60 * f['max_minutes_for_target_low'])} to "
+                         f"{_mmss(60 * f['max_minutes_for_target_high'])}).")
+        else:
+            lines.append(f"- Acceptance stays above {pct(self.target)} over the whole modelled range.")
+        if f["worst_hour"] is not None:
+            lines.append(f"- Long calls are tolerated least at **{f['worst_hour']:02d}:00-{f['worst_hour'] + 1:02d}:00** "
+                         f"({pct(f['worst_hour_acceptance_long_calls'])} of calls over 4 minutes accepted).")
+        if self.comparison:
+            c = self.comparison
+            v = self.versions.set_index("script_version")
+            lines.append(
+                f"- The **{c['new']}** script runs **{_mmss(v.loc[c['new'], 'mean_talk_s'])}** on average against "
+                f"{_mmss(v.loc[c['baseline'], 'mean_talk_s'])} for **{c['baseline']}**: "
+                f"**{c['aht_change_pct']:+.1f}% talk time** (95% CI {c['aht_change_low']:+.1f}% to "
+                f"{c['aht_change_high']:+.1f}%), and converts **{pct(v.loc[c['new'], 'conversion'])}** of calls "
+                f"against {pct(v.loc[c['baseline'], 'conversion'])} ({100 * c['conversion_diff']:+.1f} points, "
+                f"95% CI {100 * c['conversion_diff_low']:+.1f} to {100 * c['conversion_diff_high']:+.1f}; "
+                f"{_p(c['conversion_diff_p'])}).")
+        if self.previous:
+            p = self.previous
+            lines.append(f"- Previous month ({p['month']}): {p['n_calls']:,} calls, acceptance "
+                         f"{pct(p['acceptance'])}, conversion {pct(p['conversion'])}, mean talk time "
+                         f"{_mmss(p['mean_talk_s'])}.")
+        lines.append("\n*Caution:* talk time here is the realised length of each call, and an interested "
+                     "customer talks longer, so the duration curve describes what happened rather than proving "
+                     "that shorter calls cause acceptance. The script-version comparison, where the script "
+                     "(not the customer) sets the length, is the cleaner evidence.")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, **kwargs):
+        """Acceptance by talk time: binned rates with Wilson intervals, the GLM curve and band."""
+        ax = new_axes(ax, figsize=(9, 4))
+        b = self.bins
+        width = float(np.diff(b["bin_start_s"]).min()) if len(b) > 1 else 30.0
+        mid = (b["bin_start_s"] + width / 2) / 60
+        ax.errorbar(mid, b["rate"], yerr=[b["rate"] - b["low"], b["high"] - b["rate"]], fmt="o", ms=4,
+                    capsize=2, label="observed (Wilson 95% CI)", **kwargs)
+        c = self.curve
+        ax.plot(c["talk_s"] / 60, c["rate"], color="tab:red", label="logistic spline fit")
+        ax.fill_between(c["talk_s"] / 60, c["low"], c["high"], color="tab:red", alpha=0.15)
+        ax.axhline(self.target, color="0.4", ls="--", lw=1, label=f"target {self.target:.0%}")
+        if np.isfinite(self.longest["seconds"]):
+            ax.axvline(self.longest["seconds"] / 60, color="tab:green", ls=":", lw=1.2,
+                       label=f"longest within target: {_mmss(self.longest['seconds'])}")
+        ax.set_xlabel("talk time (minutes)")
+        ax.set_ylabel("share of customers accepting")
+        ax.set_ylim(0, 1)
+        ax.legend(frameon=False, fontsize="small", loc="lower left")
+        ax.set_title(f"Acceptance falls as calls get longer ({self.period})")
+        return ax
+
+    def plot_day_parts(self, ax=None, **kwargs):
+        """Acceptance curves by part of the day."""
+        ax = new_axes(ax, figsize=(9, 4))
+        for name, curve in self.day_curves.items():
+            line, = ax.plot(curve["talk_s"] / 60, curve["rate"], label=name, **kwargs)
+            ax.fill_between(curve["talk_s"] / 60, curve["low"], curve["high"], color=line.get_color(), alpha=0.12)
+        ax.set_xlabel("talk time (minutes)")
+        ax.set_ylabel("share of customers accepting")
+        ax.set_ylim(0, 1)
+        ax.legend(frameon=False, fontsize="small")
+        ax.set_title("Tolerance for long calls by time of day")
+        return ax
+
+    def plot_versions(self, ax=None, **kwargs):
+        """Mean talk time and conversion per script version, with intervals."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(1, 2, figsize=(10, 1.2 + 0.5 * len(self.versions)))
+        v = self.versions
+        a, b = np.atleast_1d(ax)[:2]
+        y = np.arange(len(v))
+        a.errorbar(v["mean_talk_s"] / 60, y, xerr=[(v["mean_talk_s"] - v["mean_talk_low"]) / 60,
+                                                 (v["mean_talk_high"] - v["mean_talk_s"]) / 60], fmt="o", capsize=3)
+        a.set_yticks(y, v["script_version"])
+        a.set_xlabel("mean talk time (minutes)")
+        b.errorbar(v["conversion"], y, xerr=[v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]],
+                   fmt="o", capsize=3, color="tab:green")
+        b.set_yticks(y, v["script_version"])
+        b.set_xlabel("conversion (share of calls)")
+        for axis in (a, b):
+            axis.set_ylim(-0.6, len(v) - 0.4)
+        a.set_title("Talk time by script")
+        b.set_title("Conversion by script")
+        return ax
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.summary().to_html(index=False, float_format="{:.3f}".format)
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def _mmss(seconds: float) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "n/a"
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _period(value: str | None, name: str) -> pd.Period | None:
+    if value is None:
+        return None
+    try:
+        return pd.Period(value, freq="M")
+    except (ValueError, TypeError):
+        raise ParameterError(f"{name} {value!r} is not a month (expected YYYY-MM).") from None
+
+
+def analyse(data: str | Path = "data/synthetic", month: str | None = None, month_end: str | None = None,
+            bin_s: int = 30, cap_s: int = 600, acceptance_target: float = 0.70, baseline_version: str = "verbatim",
+            new_version: str | None = None, min_cell_size: int = 5, alpha: float = 0.05) -> ScriptResult:
+    """Script duration vs acceptance for one month (or ``month``..``month_end``).
+
+    Parameters
+    ----------
+    data
+        Data folder holding the outbound_calls table.
+    month, month_end
+        Period analysed; default the latest complete month of the calls.
+    bin_s, cap_s
+        Bin width and the talk time (s) from which calls share one bin and the model stops.
+    acceptance_target
+        Target acceptance for the longest acceptable script length.
+    baseline_version, new_version
+        Versions to compare; new_version None means the most recently introduced one.
+    min_cell_size
+        Bins, hours and versions with fewer calls are left out of tables and figures.
+    """
+    if not 0 < acceptance_target < 1:
+        raise ParameterError(f"acceptance_target must be between 0 and 1; got {acceptance_target}.")
+    if bin_s <= 0 or cap_s <= bin_s:
+        raise ParameterError(f"bin_s must be positive and cap_s larger than it; got {bin_s} and {cap_s}.")
+    path = calls_file(data)
+    first, last_complete = month_range(path)
+    start = _period(month, "month") or last_complete
+    end = _period(month_end, "month_end") or start
+    if end < start:
+        raise ParameterError(f"month_end {end} is before month {start}.")
+    previous = start - 1 if previous_ok(first, start) else None
+    agg = aggregate_calls(path, previous or start, end)
+    months_text = str(start) if start == end else f"{start}..{end}"
+    current = check_aggregate(agg[agg["month"] >= str(start)] if len(agg) else agg, path, months_text)
+    by_second = current.groupby("talk_s")[["n", "accepted", "converted"]].sum().reset_index()
+    bins = binned_acceptance(by_second, bin_s, cap_s, alpha)
+    bins = bins[bins["n"] >= min_cell_size]
+    fit = fit_curve(by_second, cap_s)
+    grid = np.arange(1, cap_s + 1)
+    curve = predict_curve(fit, grid, cap_s, alpha)
+    # show curves only where calls are: between the 0.5th and 99.5th percentile of talk time
+    cum = by_second["n"].cumsum() / by_second["n"].sum()
+    shown = (grid >= by_second["talk_s"][cum >= 0.005].iloc[0]) & (grid <= by_second["talk_s"][cum >= 0.995].iloc[0])
+    at3 = curve.loc[curve["talk_s"] == 180].iloc[0].to_dict()
+    long = by_second[by_second["talk_s"] > 300]
+    n_long, acc_long = int(long["n"].sum()), int(long["accepted"].sum())
+    (lo5,), (hi5,) = wilson([acc_long], [max(n_long, 1)], alpha)
+    over5 = {"rate": acc_long / n_long if n_long else np.nan, "low": lo5 if n_long else np.nan,
+             "high": hi5 if n_long else np.nan, "n": n_long}
+    hours = hour_table(current, alpha=alpha)
+    hours = hours[hours["n"] >= min_cell_size]
+    parts = current.assign(part=day_part(current["hour"]))
+    day_curves = {}
+    for name in DAY_PARTS:
+        sub = parts[parts["part"] == name].groupby("talk_s")[["n", "accepted"]].sum().reset_index()
+        if sub["n"].sum() >= 50 * min_cell_size:
+            day_curves[name] = predict_curve(fit_curve(sub, cap_s), grid[shown], cap_s, alpha)
+    versions = version_table(current, alpha)
+    versions = versions[versions["n"] >= min_cell_size].sort_values("first_month", kind="stable")
+    known = versions["script_version"].tolist()
+    if baseline_version not in known:
+        raise ParameterError(f"baseline_version '{baseline_version}' has no calls in {months_text}; "
+                             f"script versions found: {', '.join(known)}.")
+    if new_version is None:
+        others = [v for v in known if v != baseline_version]
+        new_version = others[-1] if others else None
+    elif new_version not in known:
+        raise ParameterError(f"new_version '{new_version}' has no calls in {months_text}; "
+                             f"script versions found: {', '.join(known)}.")
+    comparison = compare_versions(versions, new_version, baseline_version, alpha) if new_version else None
+    refusals = (current[current["refusal_reason"].notna()].groupby(["script_version", "refusal_reason"])["n"].sum()
+                .unstack(fill_value=0))
+    prev = None
+    if previous is not None:
+        p = agg[agg["month"] == str(previous)]
+        p = p[p["talk_s"].notna() & (p["talk_s"] > 0)]
+        if p["n"].sum() > 0:
+            w = weighted_stats(p.groupby("talk_s")["n"].sum().reset_index()["talk_s"].to_numpy(float),
+                               p.groupby("talk_s")["n"].sum().to_numpy())
+            prev = {"month": str(previous), "n_calls": int(p["n"].sum()),
+                    "acceptance": float(p["accepted"].sum() / p["n"].sum()),
+                    "conversion": float(p["converted"].sum() / p["n"].sum()), "mean_talk_s": w["mean"]}
+    return ScriptResult(source=display_path(path), months=(str(start), str(end)), n_calls=int(current["n"].sum()),
+                        bins=bins, curve=curve[shown].reset_index(drop=True), at_3min=at3, over_5min=over5,
+                        longest=longest_within_target(curve[shown].reset_index(drop=True), acceptance_target),
+                        target=acceptance_target,
+                        hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
+                        refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha)
+
+
+def previous_ok(first: pd.Period, start: pd.Period) -> bool:
+    """Whether the month before ``start`` is in the data."""
+    return start - 1 >= first
