@@ -1,0 +1,123 @@
+"""Hiring-channel quality: intervals against statsmodels, shrinkage against a hand-worked
+example, small channels pooled out of sight, planted truth recovered."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from statsmodels.stats.proportion import proportion_confint  # noqa: E402
+
+from ccinsight import channels  # noqa: E402
+from ccinsight.data import Dataset  # noqa: E402
+from ccinsight.errors import DataError  # noqa: E402
+from ccinsight.findings import to_jsonable  # noqa: E402
+from conftest import run_cli  # noqa: E402
+
+
+def test_shrinkage_hand_worked_example():
+    # mu = 55/70 = 0.785714; weighted variance of rates = 4.085714/70 = 0.058367;
+    # binomial noise = 0.168367 * mean(1/n) = 0.012347; tau^2 = 0.046020;
+    # a + b = 0.168367 / 0.046020 - 1 = 2.658537 -> a = 2.088850, b = 0.569686
+    a, b = channels.beta_binomial_prior([8, 45, 2], [10, 50, 10])
+    assert (a, b) == pytest.approx((2.088850, 0.569686), abs=1e-6)
+    shrunk = channels.shrink([8, 45, 2], [10, 50, 10])
+    assert shrunk == pytest.approx([(8 + a) / (10 + a + b), (45 + a) / (50 + a + b), 4.088850 / 12.658537], abs=1e-6)
+    assert shrunk[2] > 0.2 and shrunk[1] < 0.9  # towards the pooled rate
+
+
+def test_no_excess_spread_shrinks_to_the_pooled_rate():
+    shrunk = channels.shrink([50, 50], [100, 100])
+    assert shrunk == pytest.approx([0.5, 0.5], abs=1e-6)
+
+
+def test_verdict_rule():
+    assert channels.verdict(0.91, 0.97, 0.85, None, None) == "keep"
+    assert channels.verdict(0.60, 0.80, 0.85, None, None) == "fix or stop"
+    assert channels.verdict(0.80, 0.90, 0.85, 0.80, 0.90) == "fix or stop"  # certification
+    assert channels.verdict(0.80, 0.90, 0.85, 0.95, 0.90) == "watch"
+
+
+def _agents(seed=4):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for channel, n, stay in [("referral", 60, 0.95), ("job_board", 80, 0.85), ("campus", 50, 0.6),
+                             ("career_fair", 1, 1.0)]:
+        hire = pd.Timestamp("2025-09-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+        leaves = rng.random(n) > stay
+        exit_ = hire + pd.to_timedelta(rng.integers(5, 80, n), unit="D")
+        certified = pd.array(np.where(leaves, None, rng.random(n) < 0.9), dtype="boolean")
+        rows.append(pd.DataFrame({"agent_id": [f"{channel}-{i}" for i in range(n)], "site": "s", "team": "t",
+                                  "hire_date": hire, "exit_date": exit_.where(leaves), "exit_type": "voluntary",
+                                  "hiring_channel": channel, "cohort_id": "k", "school": None,
+                                  "onboarding_program": False, "certified": certified,
+                                  "certification_date": (hire + pd.Timedelta(days=60)).where(~leaves)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _ds(agents):
+    return Dataset(root=None, tables={"agents": agents})
+
+
+def test_certification_intervals_are_wilson():
+    agents = _agents()
+    result = channels.analyse(_ds(agents), as_of="2026-06-30", window_months=12, follow_up_days=0)
+    row = result.table.set_index("hiring_channel").loc["referral"]
+    ex = agents[(agents["hiring_channel"] == "referral")]["certified"].dropna().astype(float)
+    low, high = proportion_confint(ex.sum(), len(ex), method="wilson")
+    assert (row["cert_low"], row["cert_high"]) == pytest.approx((low, high))
+
+
+def test_one_person_channel_appears_nowhere(tmp_path):
+    import matplotlib.pyplot as plt
+
+    result = channels.analyse(_ds(_agents()), as_of="2026-06-30", window_months=12, follow_up_days=0)
+    assert "career_fair" in result.pooled  # the channel name is reported as pooled...
+    text = json.dumps(to_jsonable(result.findings())) + result.table.to_string()
+    assert "career_fair-0" not in text  # ...but the person is in no table
+    assert "other" not in set(result.table["hiring_channel"])  # one person alone is still too few to show
+    assert result.n_hires == 191
+    for plot in (result.plot, result.plot_shrinkage):
+        ax = plot()
+        labels = [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_yticklabels()]
+        assert not any("career_fair" in s or "other" in s for s in labels)
+        plt.close(ax.figure)
+
+
+def test_no_channel_column_is_explained():
+    with pytest.raises(DataError, match="no hiring_channel column"):
+        channels.analyse(_ds(_agents().drop(columns="hiring_channel")), as_of="2026-06-30")
+
+
+def test_one_channel_skips_the_ranking():
+    agents = _agents().assign(hiring_channel="referral")
+    result = channels.analyse(_ds(agents), as_of="2026-06-30", follow_up_days=0)
+    f = result.findings()
+    assert f["best_channel"] is None and "nothing to rank" in result.narrative()
+
+
+def test_no_certification_data_omits_those_columns_with_a_note():
+    agents = _agents().assign(certified=pd.array([pd.NA] * 191, dtype="boolean"))
+    result = channels.analyse(_ds(agents), as_of="2026-06-30", follow_up_days=0)
+    assert result.table["cert_pass_rate"].isna().all()
+    assert any("Certification columns left out" in n for n in result.notes)
+
+
+@pytest.mark.notebook
+def test_notebook_ranks_referrals_best_and_the_drive_worst(synthetic, truth, tmp_path):
+    result = run_cli("run", "hiring_channel_quality", "--out", str(tmp_path))
+    assert result.code == 0, result.text
+    found = json.loads((tmp_path / "findings.json").read_text())
+    assert found["best_channel"] == truth["best_channel"]
+    assert found["worst_channel"] == truth["bulk_drive_channel"]
+    drive = [b for b in found["bursts"] if b["channel"] == truth["bulk_drive_channel"]]
+    assert len(drive) == 1
+    assert drive[0]["start"] == truth["bulk_drive_start"]
+    assert drive[0]["retention_60d"] == pytest.approx(truth["bulk_drive_retention_60d"], abs=0.05)
+    assert found["channels_differ_p"] < 0.05
+    for c in found["channels"]:
+        assert c["low"] <= c["retention_90d"] <= c["high"] and c["hires"] >= 5
