@@ -28,12 +28,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 synth: $(STAMP)
 	$(BIN)/ccinsight synth --if-stale --out $(SYNTH)
 
+# The main job: the monthly insight deck of the latest complete month (params/monthly.yaml).
 deck: synth
-	$(BIN)/ccinsight validate --data $(SYNTH)
-	$(BIN)/ccinsight run data_overview --set data=$(SYNTH)
+	$(BIN)/ccinsight deck --force
 
 test: synth
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(SYNTH) outputs/data_overview
+	rm -rf $(VENV) $(SYNTH) outputs/*/

@@ -67,6 +67,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deck(args: argparse.Namespace) -> int:
+    from ccinsight import deck
+
+    started = time.perf_counter()
+    results = deck.run_deck(args.params, month=args.month, months=args.months, out=args.out, jobs=args.jobs,
+                            force=args.force, scheduler=args.scheduler, timeout_s=args.cell_timeout)
+    code = 0
+    for r in results:
+        if r.kept_as is not None:
+            print(f"{r.month}: {', '.join(r.failed)} failed; the existing deck {display_path(r.folder)} is kept "
+                  f"and the new one is in {display_path(r.kept_as)}.", file=sys.stderr)
+            code = 1
+        elif r.failed:
+            print(f"{r.month}: deck written to {display_path(r.folder)} with failures: {', '.join(r.failed)}; "
+                  "open index.html for the errors.", file=sys.stderr)
+            code = 1
+        else:
+            print(f"{r.month}: deck written to {display_path(r.folder / 'index.html')}")
+    print(f"Done in {time.perf_counter() - started:.1f} s.")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccinsight",
@@ -103,6 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set one parameter (repeatable); values are read as YAML")
     p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("deck", help="run every analysis for a month into a deck with an index page",
+                       description="Run every analysis notebook for a month (in parallel) into "
+                                   "OUT/<deck>/<YYYY-MM>/: executed notebooks, reviewer HTML, findings.json, "
+                                   "manifest.json and index.html, the page a manager reads.")
+    p.add_argument("--params", help="deck params file (default: params/monthly.yaml)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--month", help="YYYY-MM (default: the params file's month, else the latest complete "
+                                      "month in the data)")
+    when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month")
+    p.add_argument("--out", help="output folder (default: outputs)")
+    p.add_argument("--jobs", type=int, help="notebooks run at once (default: the number of cores)")
+    p.add_argument("--force", action="store_true", help="replace an existing deck for the month")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
+    p.add_argument("--cell-timeout", type=int, metavar="SECONDS", help="stop a notebook cell after this long")
+    p.set_defaults(func=_cmd_deck)
     return parser
 
 

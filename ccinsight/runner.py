@@ -6,6 +6,7 @@ timings), ``NAME.html`` (the reviewer's rendering) and ``findings.json``.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -75,6 +76,15 @@ def _local_kernel_manager():
         def _default_transport(self):
             return "ipc"
 
+        @default("ip")
+        def _default_ip(self):
+            # a private folder per kernel: concurrent runs must never share socket files
+            return os.path.join(tempfile.mkdtemp(prefix="ccinsight-kernel-"), "kernel")
+
+        def cleanup_ipc_files(self):
+            super().cleanup_ipc_files()
+            shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+
     return LocalKernelManager
 
 
@@ -114,6 +124,9 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
 
     path = resolve_notebook(notebook)
     name = path.stem
+    # parameters were checked strictly above; papermill's own parser cannot read `X | None`
+    # annotations and would warn about every such parameter
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     checked, effective = resolve_parameters(path, parameters or {}, where)
     out_dir = resolve_path(out) if out else OUTPUTS_DIR / name
     out_dir.mkdir(parents=True, exist_ok=True)

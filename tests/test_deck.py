@@ -1,0 +1,225 @@
+"""`ccinsight deck`: params validated as a whole, a complete deck, failures that lose
+nothing, a killed run that leaves no half-written deck, a Dask cluster, and the index page
+in a real headless Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ccinsight import deck
+from ccinsight.config import OUTPUTS_DIR, PROJECT_ROOT
+from ccinsight.errors import ParameterError
+from conftest import run_cli
+
+pytestmark = pytest.mark.notebook
+MONTH = "2026-10"
+ARTIFACTS = OUTPUTS_DIR / "test-artifacts"
+
+
+def _params(tmp_path: Path, **changes) -> Path:
+    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
+    base.update(changes)
+    path = tmp_path / "deck.yaml"
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
+# --------------------------------------------------------------------------- params
+@pytest.mark.parametrize("changes,match", [
+    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, month"),
+    ({"min_cell_size": "five"}, "'min_cell_size' must be int"),
+    ({"month": "2026-13"}, "is not a month; write it as YYYY-MM"),
+    ({"month": "October"}, "is not a month"),
+    ({"notebooks": {"churn_model": {}}}, "unknown notebook section 'churn_model'; valid: data_overview"),
+    ({"notebooks": {"training_vs_performance": {"metrc": "qa_score"}}}, "did you mean 'metric'"),
+    ({"notebooks": {"training_vs_performance": {"min_cohort_size": "8"}}}, "must be int"),
+    ({"notebooks": {"attrition_survival": {"as_of": "2026-01-31"}}}, "the deck sets the period"),
+])
+def test_params_file_is_validated_before_anything_runs(tmp_path, changes, match):
+    with pytest.raises(ParameterError, match=match):
+        deck.load_plan(_params(tmp_path, **changes))
+
+
+def test_months_range():
+    assert [str(m) for m in deck.parse_months("2025-11:2026-02")] == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    with pytest.raises(ParameterError, match="ends before it starts"):
+        deck.parse_months("2026-02:2025-11")
+
+
+def test_secrets_are_redacted():
+    assert deck.redact({"url": "postgresql://ana:s3cret@db/x", "db_password": "x", "n": 1}) == {
+        "url": "postgresql://ana:***@db/x", "db_password": "***", "n": 1}
+
+
+def test_bad_params_exit_2_without_writing(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("deck", "--params", str(_params(tmp_path, month="2026-13")), "--out", str(out))
+    assert result.code == 2 and "Traceback" not in result.text and not out.exists()
+
+
+# --------------------------------------------------------------------------- a full deck
+@pytest.fixture(scope="module")
+def built(synthetic, tmp_path_factory):
+    out = tmp_path_factory.mktemp("decks")
+    result = run_cli("deck", "--out", str(out), "--jobs", "2")
+    assert result.code == 0, result.text
+    return out / "monthly" / MONTH, result
+
+
+def test_deck_holds_every_analysis(built):
+    folder, result = built
+    names = {p.name for p in folder.iterdir()}
+    for nb in deck.NOTEBOOKS:
+        assert f"{nb}.ipynb" in names and f"{nb}.html" in names
+    assert {"findings.json", "manifest.json", "index.html"} <= names
+    assert "[5/5]" in result.err  # progress display
+    found = json.loads((folder / "findings.json").read_text())
+    assert set(found) == set(deck.NOTEBOOKS)
+    assert found["script_duration_vs_acceptance"]["month"] == MONTH
+    assert found["attrition_survival"]["as_of"] == "2026-10-31"
+
+
+def test_manifest_records_what_auditors_need(built, synthetic):
+    manifest = json.loads((built[0] / "manifest.json").read_text())
+    assert manifest["ccinsight"] and manifest["versions"]["python"] and manifest["host"]
+    assert {n["notebook"] for n in manifest["notebooks"]} == set(deck.NOTEBOOKS)
+    assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
+    agents = next(i for i in manifest["inputs"] if i["table"] == "agents")
+    import hashlib
+
+    assert agents["sha256"] == hashlib.sha256((synthetic / "agents.parquet").read_bytes()).hexdigest()
+    assert agents["rows"] == 2500
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, installed by the test set-up when missing."""
+    path = shutil.which("chromium")
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
+        path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Chromium is not installed and could not be installed (needs root and apt-get); "
+                    "install Debian's 'chromium' package to run the deck page test.")
+    return path
+
+
+def test_index_page_in_a_real_browser(built, chromium):
+    from playwright.sync_api import sync_playwright
+
+    folder = built[0]
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((folder / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        links = page.evaluate("Array.from(document.links).map(a => a.href)")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "deck-index.png"), full_page=True)
+        browser.close()
+    assert not errors, errors
+    assert len(images) >= 4 and all(ok and width > 0 for ok, width in images)
+    assert all(u.startswith(("file:", "data:")) for u in requests), "the page must work offline"
+    assert len(links) == 2 * len(deck.NOTEBOOKS)
+    for href in links:
+        assert Path(href.removeprefix("file://")).is_file(), href
+    assert (ARTIFACTS / "deck-index.png").stat().st_size > 10_000
+
+
+def test_existing_deck_is_not_overwritten_without_force(built, tmp_path):
+    folder = built[0]
+    result = run_cli("deck", "--out", str(folder.parent.parent))
+    assert result.code == 2 and "--force" in result.err
+
+
+# --------------------------------------------------------------------------- nothing lost
+def _copy_deck(built, tmp_path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(built[0], out / "monthly" / MONTH)
+    return out
+
+
+def test_failed_notebook_keeps_the_earlier_deck(built, tmp_path):
+    out = _copy_deck(built, tmp_path)
+    before = (out / "monthly" / MONTH / "findings.json").read_text()
+    notebooks = {"data_overview": {}, "training_vs_performance": {"metric": "sales"}, "attrition_survival": {}}
+    result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out", str(out), "--force")
+    assert result.code == 1
+    assert "training_vs_performance" in result.err
+    assert (out / "monthly" / MONTH / "findings.json").read_text() == before  # earlier deck intact
+    failed = out / "monthly" / f"{MONTH}.failed"
+    index = (failed / "index.html").read_text()
+    assert "status failed" in index and "Unknown performance metric" in index
+    statuses = {n["notebook"]: n["status"] for n in json.loads((failed / "manifest.json").read_text())["notebooks"]}
+    assert statuses == {"data_overview": "ok", "training_vs_performance": "failed", "attrition_survival": "ok"}
+    assert (failed / "training_vs_performance.ipynb").exists()  # executed copy with the error
+
+
+def test_killed_run_leaves_no_half_written_deck(built, tmp_path):
+    out = _copy_deck(built, tmp_path)
+    deck_dir = out / "monthly" / MONTH
+    before = (deck_dir / "findings.json").read_text()
+    proc = subprocess.Popen([sys.executable, "-m", "ccinsight", "deck", "--out", str(out), "--force"],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 120
+    tmp_dirs = []
+    while time.time() < deadline:  # wait until the run is writing its temporary deck
+        tmp_dirs = list((out / "monthly").glob(f".{MONTH}.tmp-*/.work/*/*"))
+        if tmp_dirs:
+            break
+        time.sleep(0.5)
+    assert tmp_dirs, "the deck run never started writing"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert (deck_dir / "findings.json").read_text() == before
+    visible = sorted(p.name for p in (out / "monthly").iterdir() if not p.name.startswith("."))
+    assert visible == [MONTH]
+    # the next run clears what the killed one left behind
+    deck._clean_stale(out / "monthly")
+    assert not list((out / "monthly").glob(".*.tmp-*"))
+
+
+# --------------------------------------------------------------------------- scale-out
+def test_backfill_and_previous_month_arrows(synthetic, tmp_path):
+    notebooks = {"data_overview": {}, "attrition_survival": {}}
+    result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out", str(tmp_path / "o"),
+                     "--months", "2026-09:2026-10", "--jobs", "2")
+    assert result.code == 0, result.text
+    for m in ("2026-09", "2026-10"):
+        assert (tmp_path / "o" / "monthly" / m / "index.html").exists()
+    index = (tmp_path / "o" / "monthly" / "2026-10" / "index.html").read_text()
+    assert "Since 2026-09" in index and "90-day attrition" in index
+    sept = json.loads((tmp_path / "o" / "monthly" / "2026-09" / "findings.json").read_text())
+    assert sept["attrition_survival"]["as_of"] == "2026-09-30"
+
+
+def test_dask_cluster_runs_the_same_deck(synthetic, tmp_path):
+    from dask.distributed import LocalCluster
+
+    notebooks = {"data_overview": {}, "training_vs_performance": {}}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out",
+                         str(tmp_path / "o"), "--scheduler", cluster.scheduler_address)
+    assert result.code == 0, result.text
+    found = json.loads((tmp_path / "o" / "monthly" / MONTH / "findings.json").read_text())
+    assert set(found) == {"data_overview", "training_vs_performance"}
+    assert found["data_overview"]["n_hires"] == 2500
