@@ -9,12 +9,12 @@ warns about unknown names, ccinsight refuses them.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import nbformat
 import yaml
 
 from ccinsight.config import display_path
@@ -66,9 +66,9 @@ def _fits(value: Any, type_text: str) -> bool:
     return False
 
 
-def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
-    """The cell tagged ``parameters``, or None."""
-    for cell in nb.cells:
+def parameters_cell(nb: dict) -> dict | None:
+    """The cell tagged ``parameters`` of a notebook (as read from its JSON), or None."""
+    for cell in nb.get("cells", []):
         if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
             return cell
     return None
@@ -83,11 +83,12 @@ def notebook_parameters(path: str | Path) -> dict[str, Parameter]:
         When the cell is missing or holds anything but annotated literals.
     """
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
+    # plain JSON: nbformat's schema validators take seconds to import, too slow for a check
+    nb = json.loads(path.read_text(encoding="utf-8"))
     cell = parameters_cell(nb)
     if cell is None:
         raise ParameterError(f"{display_path(path)} has no cell tagged 'parameters'.")
-    source = cell.source
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
     lines = source.splitlines()
     out: dict[str, Parameter] = {}
     for node in ast.parse(source).body:

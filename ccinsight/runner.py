@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import nbformat
-
 from ccinsight import findings as findings_mod
 from ccinsight import params as params_mod
 from ccinsight.config import KERNEL_NAME, NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT, display_path, resolve_path
 from ccinsight.errors import NotebookFailed, ParameterError
-from ccinsight.report import render_html
 
 #: Errors raised inside a notebook that are the user's to fix (bad data or parameters).
 USER_ERRORS = {"DataError", "ParameterError"}
@@ -145,8 +142,12 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
             first_line = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
             error = f"cell {err.exec_count} (`{first_line.strip()[:60]}`) raised {err.ename}: {err.evalue}"
         duration = time.perf_counter() - started
+        import nbformat  # slow to import (schema validators): only once a notebook has run
+
         executed = nbformat.read(tmp / f"{name}.ipynb", as_version=4)
         found = findings_mod.collect(executed.cells)
+        from ccinsight.report import render_html  # nbconvert is slow to import: only when rendering
+
         extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
                  "duration": f"{duration:.1f} s"}
         (tmp / f"{name}.html").write_text(render_html(executed, name, effective, extra), encoding="utf-8")
