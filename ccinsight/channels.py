@@ -252,15 +252,14 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
     from lifelines.statistics import multivariate_logrank_test
 
     from ccinsight.attrition import attrition_at, fit_km, greenwood_var, survival_table
-    from ccinsight.scripts import wilson
-    from ccinsight.training import METRICS, window_performance
+    from ccinsight.stats import wilson
+    from ccinsight.training import check_metric, window_performance
 
     agents = ds["agents"]
     if "hiring_channel" not in agents or agents["hiring_channel"].isna().all():
         raise DataError("agents: there is no hiring_channel column (or it is empty), so channels cannot be compared; "
                         "map the recruitment source to hiring_channel.")
-    if metric not in METRICS:
-        raise ParameterError(f"Unknown performance metric '{metric}'; valid metrics: {', '.join(METRICS)}.")
+    check_metric(metric)
     try:
         as_of_ts = pd.Timestamp(as_of) if as_of else ds.latest_complete_month().end_time.normalize()
     except ValueError:

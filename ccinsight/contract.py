@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -463,9 +463,6 @@ def check_cross_tables(tables: dict[str, pd.DataFrame], report: ValidationReport
         hired = training["agent_id"].astype("string").map(hire)
         _rows(report, "training", "training_end_date", training["training_end_date"] < hired,
               training["agent_id"], "training ends before the agent was hired", sources.get("training"))
-
-
-CheckFn = Callable[[dict[str, pd.DataFrame], ValidationReport], None]
 
 
 def validate(tables: dict[str, pd.DataFrame], sources: dict[str, str] | None = None

@@ -11,7 +11,6 @@ good one.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import html
@@ -27,7 +26,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 

@@ -26,6 +26,7 @@ from ccinsight.config import display_path, resolve_path
 from ccinsight.data import table_file
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.plotting import new_axes
+from ccinsight.stats import wilson
 
 #: Knots (seconds) of the talk-time spline; fixed so fits on counts and on raw calls agree.
 SPLINE_KNOTS_S = (60, 120, 180, 240, 300, 420)
@@ -125,14 +126,6 @@ def check_aggregate(agg: pd.DataFrame, path: Path, months: str, max_talk_s: floa
 
 
 # --------------------------------------------------------------------------- statistics
-def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (statsmodels ``proportion_confint``)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(np.asarray(successes), np.asarray(n), alpha=alpha, method="wilson")
-    return np.asarray(low), np.asarray(high)
-
-
 def binned_acceptance(by_second: pd.DataFrame, bin_s: int = 30, cap_s: int = 600, alpha: float = 0.05) -> pd.DataFrame:
     """Acceptance per talk-time bin (the last bin holds everything from ``cap_s`` up)."""
     start = (np.minimum(by_second["talk_s"], cap_s) // bin_s) * bin_s
@@ -478,7 +471,7 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
     end = _period(month_end, "month_end") or start
     if end < start:
         raise ParameterError(f"month_end {end} is before month {start}.")
-    previous = start - 1 if previous_ok(first, start) else None
+    previous = start - 1 if start - 1 >= first else None
     agg = aggregate_calls(path, previous or start, end)
     months_text = str(start) if start == end else f"{start}..{end}"
     current = check_aggregate(agg[agg["month"] >= str(start)] if len(agg) else agg, path, months_text)
@@ -536,8 +529,3 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
                         target=acceptance_target,
                         hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
                         refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha)
-
-
-def previous_ok(first: pd.Period, start: pd.Period) -> bool:
-    """Whether the month before ``start`` is in the data."""
-    return start - 1 >= first

@@ -351,8 +351,6 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
         Significance level and multiple-testing method (statsmodels ``multipletests``).
     """
     direction = check_metric(metric)
-    from statsmodels.stats.multitest import multipletests  # noqa: F401 - fail early if missing
-
     joined = window_performance(ds["training"], ds["performance"], metric, tuple(window))
     cohorts = cohort_correlations(joined, direction, min_size, r_threshold, alpha, correction)
     pooled = pool_fisher(cohorts["r"], cohorts["n"], 1 - alpha)

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.duration.hazard_regression import PHReg  # noqa: F401 - statsmodels present
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from ccinsight import attrition

@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 from ccinsight import training
-from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
 from conftest import run_cli
 
