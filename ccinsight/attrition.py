@@ -42,6 +42,11 @@ def from_tenure(df: pd.DataFrame, tenure_days: str, left: str, as_of: str | pd.T
     return out
 
 
+def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
+    """First day of the ``window_months`` calendar months ending with ``as_of``'s month."""
+    return (as_of.to_period("M") - (window_months - 1)).start_time
+
+
 def survival_table(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int | None = 24) -> pd.DataFrame:
     """One row per hire in the window: ``duration_days`` and ``event`` (left by ``as_of``).
 
@@ -55,8 +60,7 @@ def survival_table(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int
                         f"(agent_id {', '.join(rows)}); fix them before analysing attrition.")
     pop = agents[agents["hire_date"] <= as_of].copy()
     if window_months:
-        start = (as_of.to_period("M") - (window_months - 1)).start_time
-        pop = pop[pop["hire_date"] >= start]
+        pop = pop[pop["hire_date"] >= window_start(as_of, window_months)]
     if pop.empty:
         raise DataError(f"No hires between the window start and {as_of.date()}: nothing to analyse.")
     left = pop["exit_date"].notna() & (pop["exit_date"] <= as_of)
@@ -522,8 +526,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
                                            "hires": b.hires, "attrition_90d": attrition_at(kmf_b, 90)["attrition"]})
             excluded["hires"] = int(inside.sum())
             table = table[~inside]
-    window_start = table["hire_date"].min() if not window_months else \
-        (as_of_ts.to_period("M") - (window_months - 1)).start_time
+    start = window_start(as_of_ts, window_months) if window_months else table["hire_date"].min()
     overall = fit_km(table["duration_days"], table["event"], label="all hires", alpha=alpha)
     groups, logrank_p, pairwise, diff = compare_groups(table, group_by, alpha, correction)
     rows = []
@@ -543,7 +546,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     cox, cox_notes, ph = fit_cox(table, covariates, alpha)
     clustering = clustered_exits(full, days=cluster_days, seed=seed)  # drives included: waves are the point
     seats = seats_plan(overall, table, seats_needed, alpha) if seats_needed else {}
-    return AttritionResult(table=table, as_of=as_of_ts, window_start=pd.Timestamp(window_start), group_by=group_by,
+    return AttritionResult(table=table, as_of=as_of_ts, window_start=pd.Timestamp(start), group_by=group_by,
                            overall=overall, groups=groups, group_table=pd.DataFrame(rows), logrank_p=logrank_p,
                            pairwise=pairwise, difference_90d=diff, cox=cox, cox_notes=cox_notes, ph_test=ph,
                            clustering=clustering, seats=seats, excluded=excluded, alpha=alpha)

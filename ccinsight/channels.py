@@ -251,7 +251,7 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
     """
     from lifelines.statistics import multivariate_logrank_test
 
-    from ccinsight.attrition import attrition_at, fit_km, greenwood_var, survival_table
+    from ccinsight.attrition import attrition_at, fit_km, greenwood_var, survival_table, window_start
     from ccinsight.stats import wilson
     from ccinsight.training import check_metric, window_performance
 
@@ -265,7 +265,7 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
     except ValueError:
         raise ParameterError(f"as_of {as_of!r} is not a date (expected YYYY-MM-DD).") from None
     end = as_of_ts - pd.Timedelta(days=follow_up_days)
-    start = (end.to_period("M") - (window_months - 1)).start_time
+    start = window_start(end, window_months)
     table = survival_table(agents, as_of_ts, None)
     table = table[(table["hire_date"] >= start) & (table["hire_date"] <= end)].copy()
     if table.empty:

@@ -152,10 +152,10 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
                  "duration": f"{duration:.1f} s"}
         (tmp / f"{name}.html").write_text(render_html(executed, name, effective, extra), encoding="utf-8")
         (tmp / "findings.json").write_text(findings_mod.dumps(found), encoding="utf-8")
-        files = {}
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out_dir / f.name)
-            files[f.suffix.lstrip(".") if f.suffix != ".json" else "findings"] = out_dir / f.name
+        files = {"ipynb": out_dir / f"{name}.ipynb", "html": out_dir / f"{name}.html",
+                 "findings": out_dir / "findings.json"}
+        for target in files.values():
+            os.replace(tmp / target.name, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return RunResult(notebook=name, out_dir=out_dir, parameters=effective, findings=found,

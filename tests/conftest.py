@@ -35,6 +35,13 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_findings(notebook: str, out: Path, *args: str) -> dict:
+    """Run a notebook through the CLI and return the findings it recorded."""
+    result = run_cli("run", notebook, "--out", str(out), *args)
+    assert result.code == 0, result.text
+    return json.loads((out / "findings.json").read_text())
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory) -> Path:
     """A 5% synthetic contact center, generated once per test session (read-only)."""

@@ -1,7 +1,6 @@
 """Attrition survival: KM and log-rank against statsmodels, censoring rules, planted truth."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from ccinsight import attrition
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_cli
+from conftest import run_cli, run_findings
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -132,9 +131,7 @@ def test_bursts_are_found_and_regular_hiring_is_not(tables, truth):
 
 @pytest.mark.notebook
 def test_notebook_recovers_the_planted_programme_effect(synthetic, truth, tmp_path):
-    result = run_cli("run", "attrition_survival", "--out", str(tmp_path))
-    assert result.code == 0, result.text
-    found = json.loads((tmp_path / "findings.json").read_text())
+    found = run_findings("attrition_survival", tmp_path)
     groups = {g["group"]: g for g in found["groups"]}
     assert groups["False"]["attrition_90d"] == pytest.approx(truth["attrition_90d_before_program"], abs=0.02)
     assert groups["True"]["attrition_90d"] == pytest.approx(truth["attrition_90d_program"], abs=0.02)

@@ -16,7 +16,7 @@ from ccinsight import channels  # noqa: E402
 from ccinsight.data import Dataset  # noqa: E402
 from ccinsight.errors import DataError  # noqa: E402
 from ccinsight.findings import to_jsonable  # noqa: E402
-from conftest import run_cli  # noqa: E402
+from conftest import run_findings  # noqa: E402
 
 
 def test_shrinkage_hand_worked_example():
@@ -109,9 +109,7 @@ def test_no_certification_data_omits_those_columns_with_a_note():
 
 @pytest.mark.notebook
 def test_notebook_ranks_referrals_best_and_the_drive_worst(synthetic, truth, tmp_path):
-    result = run_cli("run", "hiring_channel_quality", "--out", str(tmp_path))
-    assert result.code == 0, result.text
-    found = json.loads((tmp_path / "findings.json").read_text())
+    found = run_findings("hiring_channel_quality", tmp_path)
     assert found["best_channel"] == truth["best_channel"]
     assert found["worst_channel"] == truth["bulk_drive_channel"]
     drive = [b for b in found["bursts"] if b["channel"] == truth["bulk_drive_channel"]]

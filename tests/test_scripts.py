@@ -2,7 +2,6 @@
 statsmodels, the GLM on counts against the GLM on raw calls, planted truth recovered."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from ccinsight import scripts
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_cli
+from conftest import run_findings
 
 
 def _calls(n=4000, seed=11) -> pd.DataFrame:
@@ -111,9 +110,7 @@ def test_unknown_baseline_lists_versions(calls_dir):
 
 @pytest.mark.notebook
 def test_notebook_recovers_the_planted_effects(synthetic, truth, tmp_path):
-    result = run_cli("run", "script_duration_vs_acceptance", "--out", str(tmp_path))
-    assert result.code == 0, result.text
-    found = json.loads((tmp_path / "findings.json").read_text())
+    found = run_findings("script_duration_vs_acceptance", tmp_path)
     assert found["month"] == truth["meta"]["last_month"]
     assert found["acceptance_at_3min"] == pytest.approx(truth["acceptance_at_3min"], abs=0.03)
     assert found["acceptance_at_3min_low"] < found["acceptance_at_3min"] < found["acceptance_at_3min_high"]

@@ -2,7 +2,6 @@
 recovered by the notebook, and clear messages for bad input."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from scipy import stats
 
 from ccinsight import training
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_cli
+from conftest import run_cli, run_findings
 
 
 def _joined(seed=1, sizes=(30, 25, 5, 40), rhos=(0.1, 0.6, 0.5, 0.7)) -> pd.DataFrame:
@@ -131,9 +130,7 @@ def test_change_date_outside_the_data_is_explained(small_data):
 
 @pytest.mark.notebook
 def test_notebook_recovers_the_planted_relation(synthetic, truth, tmp_path):
-    result = run_cli("run", "training_vs_performance", "--out", str(tmp_path))
-    assert result.code == 0, result.text
-    found = json.loads((tmp_path / "findings.json").read_text())
+    found = run_findings("training_vs_performance", tmp_path)
     assert found["process_change_date"] == truth["process_change_date"]
     assert found["r_before"] == pytest.approx(truth["r_before"], abs=0.10)
     assert found["r_after"] == pytest.approx(truth["r_after"], abs=0.10)
