@@ -17,9 +17,11 @@ import pandas as pd
 from scipy import stats
 
 from ccinsight.channels import find_bursts
+from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.plotting import new_axes
+from ccinsight.privacy import pool_small
 
 TENURE_TICKS = (0, 30, 60, 90, 180, 365)
 HORIZONS = (30, 60, 90)
@@ -94,8 +96,20 @@ def greenwood_var(kmf, t: float) -> float:
 
 
 def attrition_at(kmf, t: float) -> dict:
-    """Attrition 1 - S(t) with the fit's (log-log) confidence interval."""
+    """Attrition 1 - S(t) with the fit's (log-log) confidence interval.
+
+    With no exit by ``t`` the log-log interval collapses to a point; the interval is then
+    the exact (Clopper-Pearson) one for 0 exits among the hires followed through ``t``.
+    """
     s = float(_step_at(kmf.survival_function_, t).iloc[0])
+    if s == 1.0:
+        from statsmodels.stats.proportion import proportion_confint
+
+        followed = int((np.asarray(kmf.durations) >= t).sum())
+        if followed == 0:
+            return {"attrition": 0.0, "low": np.nan, "high": np.nan}
+        _, high = proportion_confint(0, followed, alpha=kmf.alpha, method="beta")
+        return {"attrition": 0.0, "low": 0.0, "high": float(high)}
     ci = _step_at(kmf.confidence_interval_survival_function_, t)
     return {"attrition": 1 - s, "low": 1 - float(ci.iloc[1]), "high": 1 - float(ci.iloc[0])}
 
@@ -123,6 +137,7 @@ class AttritionResult:
     excluded: dict
     alpha: float
     notes: tuple[str, ...] = field(default=())
+    pooled: tuple[str, ...] = field(default=())
 
     def __repr__(self) -> str:
         t = self.table
@@ -143,6 +158,17 @@ class AttritionResult:
         """Per group: hires, exits, 90-day attrition with interval, median tenure."""
         return self.group_table
 
+    def survival_curve(self) -> pd.DataFrame:
+        """Share of all hires still employed at the tenure ticks, with intervals and the
+        number still under observation (hires followed at least that long)."""
+        durations = np.asarray(self.overall.durations)
+        rows = []
+        for t in TENURE_TICKS:
+            a = attrition_at(self.overall, t)
+            rows.append({"day": t, "survival": 1 - a["attrition"], "low": 1 - a["high"], "high": 1 - a["low"],
+                         "at_risk": int((durations >= t).sum())})
+        return pd.DataFrame(rows)
+
     def findings(self) -> dict:
         """Headline numbers for the deck (names are the interface)."""
         out = {}
@@ -153,6 +179,8 @@ class AttritionResult:
         median = self.overall.median_survival_time_
         out.update({
             "median_tenure_days": float(median) if np.isfinite(median) else None,
+            "survival_curve": self.survival_curve(),
+            "pooled_groups": list(self.pooled),
             "group_by": self.group_by,
             "groups": self.group_table[["group", "n", "exits", "attrition_90d", "low", "high"]],
             "logrank_p": self.logrank_p,
@@ -193,6 +221,13 @@ class AttritionResult:
                      f"{100 * f['attrition_60d']:.0f} within 60 and {100 * f['attrition_90d']:.0f} within 90** "
                      f"(90-day attrition {pct(f['attrition_90d'])}, 95% CI {pct(f['attrition_90d_low'])} to "
                      f"{pct(f['attrition_90d_high'])}).")
+        year = self.survival_curve().set_index("day").loc[365]
+        if year["at_risk"] > 0:
+            lines.append(f"- After one year, **{pct(year['survival'])} of hires are still here** (95% CI "
+                         f"{pct(year['low'])} to {pct(year['high'])}; {int(year['at_risk']):,} hires followed that long).")
+        if self.pooled:
+            lines.append(f"- Groups of {self.group_by} with fewer hires than the minimum cell size are pooled as "
+                         f"'other': {', '.join(self.pooled)}.")
         g = self.group_table
         if len(g) >= 2:
             parts = ", ".join(f"{r.group}: {pct(r.attrition_90d)} ({pct(r.low)} to {pct(r.high)}, n = {r.n})"
@@ -225,7 +260,10 @@ class AttritionResult:
             lines.append(f"- **To have {s['seats']} effective seats at day 90, hire about {s['hires']} now** "
                          f"(95% CI {s['low']} to {s['high']}; {s['hires_90pct_sure']} to be 90% sure), "
                          f"counting {pct(s['survival_90d'])} still here at day 90 and "
-                         f"{pct(s['pass_rate'])} passing certification.")
+                         + (f"{pct(s['pass_rate'])} passing certification." if s["certification_known"] else
+                            "everyone passing certification (too few certification results to estimate a pass "
+                            "rate)."))
+        lines.extend(f"\n*{n}*" for n in self.notes)
         return "\n".join(lines)
 
     def model_notes(self):
@@ -475,7 +513,7 @@ def seats_plan(kmf, table: pd.DataFrame, seats: int, alpha: float) -> dict:
 def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 24,
             group_by: str = "onboarding_program", covariates: list[str] | None = None, seats_needed: int = 50,
             exclude_bursts: bool = True, cluster_days: int = 3, alpha: float = 0.05, correction: str = "holm",
-            seed: int = 0) -> AttritionResult:
+            seed: int = 0, min_cell_size: int = MIN_CELL_SIZE) -> AttritionResult:
     """Survival analysis of new hires.
 
     Parameters
@@ -499,6 +537,9 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
         rather than mixing them into group comparisons.
     cluster_days, seed
         Window for clustered exits, and the seed of its permutation test.
+    min_cell_size
+        Groups with fewer hires are pooled as "other"; an "other" still smaller is left
+        out of the group comparison (its hires count in the totals).
     """
     agents = ds["agents"].copy()
     if "training" in ds and "training_score" not in agents:
@@ -528,10 +569,18 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
             table = table[~inside]
     start = window_start(as_of_ts, window_months) if window_months else table["hire_date"].min()
     overall = fit_km(table["duration_days"], table["event"], label="all hires", alpha=alpha)
-    groups, logrank_p, pairwise, diff = compare_groups(table, group_by, alpha, correction)
+    # groups are compared on pooled labels; the Cox model keeps the column as it is
+    labels, pooled = pool_small(table[group_by].astype("string").fillna("unknown"), min_cell_size)
+    shown = table.assign(**{group_by: labels})
+    shown = shown[labels.map(labels.value_counts()) >= min_cell_size]
+    notes = []
+    if len(shown) < len(table):
+        notes.append(f"{len(table) - len(shown)} hire(s) in groups too small to show even when pooled are left out "
+                     "of the group comparison (they count in the totals).")
+    groups, logrank_p, pairwise, diff = compare_groups(shown, group_by, alpha, correction)
     rows = []
     for g, kmf in groups.items():
-        sub = table[table[group_by].astype(str) == g]
+        sub = shown[shown[group_by].astype(str) == g]
         a = attrition_at(kmf, 90)
         med = kmf.median_survival_time_
         rows.append({"group": g, "n": len(sub), "exits": int(sub["event"].sum()), "attrition_90d": a["attrition"],
@@ -539,6 +588,12 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
                      "median_tenure_days": float(med) if np.isfinite(med) else np.nan})
     covariates = list(covariates) if covariates is not None else \
         [c for c in ("onboarding_program", "hiring_channel", "site", "training_score") if c in table]
+    # a covariate whose table was not loaded (training_score without a training table) is
+    # left out with a note; any other unknown name is a mistake
+    absent = [c for c in covariates if c not in table and c == "training_score" and "training" not in ds]
+    if absent:
+        notes.append("training_score left out of the Cox model: no training table in the data.")
+        covariates = [c for c in covariates if c not in absent]
     unknown = [c for c in covariates if c not in table]
     if unknown:
         raise ParameterError(f"Cox covariate(s) {', '.join(unknown)} are not columns; available: "
@@ -549,4 +604,5 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     return AttritionResult(table=table, as_of=as_of_ts, window_start=pd.Timestamp(start), group_by=group_by,
                            overall=overall, groups=groups, group_table=pd.DataFrame(rows), logrank_p=logrank_p,
                            pairwise=pairwise, difference_90d=diff, cox=cox, cox_notes=cox_notes, ph_test=ph,
-                           clustering=clustering, seats=seats, excluded=excluded, alpha=alpha)
+                           clustering=clustering, seats=seats, excluded=excluded, alpha=alpha,
+                           notes=tuple(notes), pooled=tuple(pooled))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.plotting import new_axes
+from ccinsight.privacy import OTHER, pool_small, suppress_small
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,6 @@ def find_bursts(agents: pd.DataFrame, min_hires: int = 50, factor: float = 3.0, 
 
 
 # --------------------------------------------------------------------------- channel quality
-OTHER = "other"
-
-
-def pool_small(labels: pd.Series, min_cell_size: int, other: str = OTHER) -> tuple[pd.Series, list[str]]:
-    """Relabel groups smaller than ``min_cell_size`` as ``other`` so nobody can be singled
-    out; returns the new labels and the pooled group names. If ``other`` itself stays
-    smaller than ``min_cell_size`` it is kept but its numbers are suppressed by callers."""
-    counts = labels.value_counts()
-    small = sorted(counts[counts < min_cell_size].index.astype(str))
-    return labels.where(~labels.isin(small), other), small
-
-
 def beta_binomial_prior(successes: np.ndarray, n: np.ndarray) -> tuple[float, float]:
     """Method-of-moments Beta(a, b) prior for group rates (empirical Bayes).
 
@@ -308,12 +297,10 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
         if costs is not None and channel in costs.index and row["retention_90d"] > 0:
             row["cost_per_retained_hire"] = float(costs[channel]) / row["retention_90d"]
         rows.append(row)
-    out = pd.DataFrame(rows)
-    tiny = out["hires"] < min_cell_size  # "other" itself can still be too small to show
-    if tiny.any():
-        notes.append(f"{int(out.loc[tiny, 'hires'].sum())} hire(s) in channels too small to show even when pooled "
+    out, hidden = suppress_small(pd.DataFrame(rows), "hires", min_cell_size)  # "other" can stay too small
+    if hidden:
+        notes.append(f"{hidden} hire(s) in channels too small to show even when pooled "
                      "are left out of the channel table and figures (they count in the totals).")
-        out = out[~tiny].reset_index(drop=True)
     for col in ("cert_pass_rate", "cert_low", "cert_high", "perf_mean", "perf_low", "perf_high",
                 "cost_per_retained_hire", "days_to_certification"):
         if col not in out:

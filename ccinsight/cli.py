@@ -30,24 +30,31 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_dir(args: argparse.Namespace) -> str:
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ccinsight import contract, data
+
+    folder, sources = args.data, None
     if args.params:
         from ccinsight.params import read_params_file
 
         values = read_params_file(resolve_path(args.params))
-        return str(values.get("data", args.data))
-    return args.data
+        folder, sources = str(values.get("data", args.data)), values.get("sources")
+    if sources:
+        from ccinsight.sources import parse
 
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from ccinsight import data
-
-    ds = data.load(_data_dir(args), validate=False)
+        given = list(parse(sources, f"params file {display_path(resolve_path(args.params))}"))
+        ds = data.load(folder, given, validate=False, sources=sources)
+        for line in ds.notes:
+            print(f"note: {line}")
+    else:
+        ds = data.load(folder, [t for t in contract.TABLES], validate=False)
     print(ds.report)
     if ds.report.ok:
-        from ccinsight.overview import describe
+        needed = {"agents", "training", "performance", "outbound_calls"}
+        if needed <= set(ds.tables):
+            from ccinsight.overview import describe
 
-        print(describe(ds).text())
+            print(describe(ds).text())
         return 0
     return 2
 
@@ -58,8 +65,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     given = {}
     where = "command line"
     if args.params:
-        given.update(params.read_params_file(resolve_path(args.params)))
-        where = f"params file {display_path(resolve_path(args.params))}"
+        path = resolve_path(args.params)
+        where = f"params file {display_path(path)}"
+        values = params.read_params_file(path)
+        if "notebooks" in values:  # a deck-shaped file: shared values plus this notebook's section
+            from ccinsight import deck
+            from ccinsight.errors import ParameterError
+            from ccinsight.runner import resolve_notebook
+
+            plan = deck.load_plan(path)
+            name = resolve_notebook(args.notebook).stem
+            if name not in plan.runs:
+                raise ParameterError(f"{where} has no section for {name}; sections: {', '.join(plan.runs)}.")
+            values = {**plan.runs[name], **(deck.month_parameters(name, plan.months[0]) if plan.months else {})}
+        given.update(values)
     given.update(params.parse_assignments(args.set or []))
     print(f"Running {args.notebook} ...", flush=True)
     result = runner.run_or_raise(args.notebook, given, args.out, where=where)
@@ -109,18 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="check data against the data contract",
-                       description="Check every contract table in a data folder and the rules between "
-                                   "them; exit 0 when clean, 2 with a report of every problem.")
+                       description="Check every contract table in a data folder, or every table a params "
+                                   "file's sources section maps, and the rules between them; exit 0 when "
+                                   "clean, 2 with a report of every problem (including mapping mistakes).")
     p.add_argument("--data", default=str(SYNTHETIC_DIR),
                    help="folder with one file per table (default: data/synthetic)")
-    p.add_argument("--params", help="params file whose 'data' entry names the folder")
+    p.add_argument("--params", help="params file: its 'sources' section (your own files or database, mapped "
+                                    "onto the contract) or its 'data' folder")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("run", help="run one notebook with checked parameters",
                        description="Execute a notebook with papermill and write NOTEBOOK.ipynb, "
                                    "NOTEBOOK.html (for reviewers) and findings.json into --out.")
     p.add_argument("notebook", help="notebook name in notebooks/ (e.g. data_overview) or a path")
-    p.add_argument("--params", help="YAML file of parameter values")
+    p.add_argument("--params", help="YAML file of parameter values, or a deck params file (its shared values "
+                                    "and the notebook's section are used)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="set one parameter (repeatable); values are read as YAML")
     p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK)")

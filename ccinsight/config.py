@@ -37,8 +37,14 @@ def resolve_path(path: str | os.PathLike) -> Path:
 
 def display_path(path: str | os.PathLike) -> str:
     """Return ``path`` relative to the project root when inside it, for messages."""
-    p = Path(path)
+    p = Path(path).resolve()
+    root = PROJECT_ROOT.resolve()
     try:
-        return str(p.resolve().relative_to(PROJECT_ROOT.resolve()))
+        return str(p.relative_to(root))
     except ValueError:
+        pass
+    try:  # a neighbour of the checkout (../shared/data/x.csv) reads better relative
+        rel = os.path.relpath(p, root)
+    except ValueError:  # another drive on Windows
         return str(p)
+    return rel if rel.count("..") <= 1 else str(p)

@@ -7,14 +7,14 @@ and :func:`load` checks what it read against the contract before anyone analyses
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from ccinsight import contract
-from ccinsight.config import display_path, resolve_path
+from ccinsight.config import PROJECT_ROOT, display_path, resolve_path
 from ccinsight.errors import DataError
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -28,6 +28,9 @@ class Dataset:
     tables: dict[str, pd.DataFrame]
     files: dict[str, Path] = field(default_factory=dict)
     report: contract.ValidationReport | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # table -> where it came from (no secrets)
+    skipped: dict[str, str] = field(default_factory=dict)  # wanted table -> why it is absent
+    notes: list[str] = field(default_factory=list)  # what a source mapping did to the data
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         try:
@@ -58,6 +61,11 @@ class Dataset:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n} {len(df):,} rows" for n, df in self.tables.items())
         return f"Dataset({display_path(self.root)}: {sizes})"
+
+    def provenance(self) -> dict:
+        """Where each table came from, what is missing and what the mapping did: for findings."""
+        return {"data_sources": dict(self.sources), "data_skipped": dict(self.skipped),
+                "data_notes": list(self.notes)}
 
 
 def latest_complete_month(last_day: pd.Timestamp) -> pd.Period:
@@ -111,41 +119,54 @@ def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> 
         raise
 
 
-def load(data: str | Path, tables: Iterable[str] | None = None, *, validate: bool = True) -> Dataset:
-    """Read contract tables from a folder and check them.
+def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Iterable[str] = (),
+         validate: bool = True, sources: Mapping[str, Any] | None = None) -> Dataset:
+    """Read contract tables from a folder, or from mapped sources, and check them.
 
     Parameters
     ----------
     data
         Folder with one file per table; relative paths start at the project root.
+        Ignored when ``sources`` is given.
     tables
-        Tables to read (default: every contract table). Non-optional tables that are
-        missing are an error; optional ones are skipped.
+        Tables the caller needs (default: every contract table). A needed table that is
+        missing is an error, unless the contract marks it optional.
+    optional
+        Tables the caller uses when present; absent ones are listed in ``Dataset.skipped``.
     validate
         Check the tables against the contract and raise a DataError listing every
         problem when any breaks it.
+    sources
+        A params file's ``sources`` section (see :mod:`ccinsight.sources`): per table, a
+        file, glob, DuckDB file or SQL database and its mapping onto the contract.
 
     Returns
     -------
     Dataset
     """
+    wanted = list(tables) if tables is not None else list(contract.TABLES)
+    extra = [t for t in optional if t not in wanted]
+    unknown = [t for t in wanted + extra if t not in contract.TABLES]
+    if unknown:
+        raise DataError(f"Unknown table(s) {', '.join(unknown)}; the contract has "
+                        f"{', '.join(contract.TABLES)}.")
+    needed = [t for t in wanted if not contract.TABLES[t].optional]
+    if sources:
+        return _load_sources(sources, needed, [t for t in wanted + extra if t not in needed], validate)
     root = resolve_path(data)
     if not root.is_dir():
         raise DataError(f"Data folder {display_path(root)} does not exist. Run `ccinsight synth` "
                         "for the synthetic contact center, or point --data at your export folder.")
-    wanted = list(tables) if tables is not None else list(contract.TABLES)
-    unknown = [t for t in wanted if t not in contract.TABLES]
-    if unknown:
-        raise DataError(f"Unknown table(s) {', '.join(unknown)}; the contract has "
-                        f"{', '.join(contract.TABLES)}.")
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
-    missing = []
-    for name in wanted:
+    missing, skipped = [], {}
+    for name in wanted + extra:
         path = table_file(root, name)
         if path is None:
-            if not contract.TABLES[name].optional:
+            if name in needed:
                 missing.append(name)
+            else:
+                skipped[name] = f"no {name} file in {display_path(root)}"
             continue
         files[name] = path
         frames[name] = read_table(path, name)
@@ -154,8 +175,40 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, validate: boo
         raise DataError(f"{display_path(root)} has no file for table(s) {', '.join(missing)} "
                         f"(expected e.g. {missing[0]}.parquet or {missing[0]}.csv); "
                         f"files found: {', '.join(found) or 'none'}.")
-    sources = {n: display_path(p) for n, p in files.items()}
-    typed, report = contract.validate(frames, sources)
+    shown = {n: display_path(p) for n, p in files.items()}
+    typed, report = contract.validate(frames, shown)
     if validate:
         report.raise_if_failed()
-    return Dataset(root=root, tables=typed, files=files, report=report)
+    return Dataset(root=root, tables=typed, files=files, report=report, sources=shown, skipped=skipped)
+
+
+def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str], validate: bool) -> Dataset:
+    from ccinsight import sources as sources_mod
+
+    parsed = sources_mod.parse(spec, "sources")
+    missing = [t for t in needed if t not in parsed]
+    if missing:
+        raise DataError(f"The params' sources have no entry for table(s) {', '.join(missing)}, which this "
+                        f"analysis needs; sources given: {', '.join(parsed) or 'none'}.")
+    use = needed + [t for t in optional if t in parsed]
+    skipped = {t: "no source given in the params" for t in optional if t not in parsed}
+    frames, labels, aliases, notes, mapping_report = sources_mod.read(parsed, use)
+    typed, report = contract.validate(frames, labels)
+    # a column whose mapping is wrong would also fail the contract's checks: report it once
+    mapped_wrong = {(p.table, p.column) for p in mapping_report.problems}
+    report.problems = mapping_report.problems + [p for p in report.problems if (p.table, p.column) not in mapped_wrong]
+    report.problems = [_with_alias(p, aliases) for p in report.problems]
+    if validate:
+        report.raise_if_failed()
+    files = {t: resolve_path(str(parsed[t].get("file"))) for t in use
+             if parsed[t].get("file") and resolve_path(str(parsed[t].get("file"))).is_file()}
+    return Dataset(root=PROJECT_ROOT, tables=typed, files=files, report=report, sources=labels, skipped=skipped,
+                   notes=notes)
+
+
+def _with_alias(problem: contract.Problem, aliases: dict[str, dict[str, str]]) -> contract.Problem:
+    """Name the export's column next to the contract's, so the user finds it in their file."""
+    alias = aliases.get(problem.table, {}).get(problem.column or "")
+    if alias and alias != problem.column:
+        return replace(problem, column=f"{problem.column} (column '{alias}')")
+    return problem

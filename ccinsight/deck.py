@@ -42,7 +42,8 @@ TITLES = {"data_overview": "What the data covers", "training_vs_performance": "D
           "script_duration_vs_acceptance": "How long can an outbound call be?",
           "attrition_survival": "How long do new agents stay?",
           "hiring_channel_quality": "Which hiring channels bring people who stay?"}
-SHARED_KEYS = {"deck": str, "data": str, "month": (str, type(None)), "min_cell_size": int, "notebooks": dict}
+SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "month": (str, type(None)), "min_cell_size": int,
+               "notebooks": dict}
 SECRET = re.compile(r"(password|secret|token|credential|api_key)", re.I)
 
 
@@ -55,6 +56,7 @@ class DeckPlan:
     data: str
     months: tuple[pd.Period, ...]
     runs: dict[str, dict[str, Any]]  # notebook -> parameters (without month-derived ones)
+    sources: dict[str, Any]  # the params' sources section, {} when the data folder is read
     min_cell_size: int
     source: str
 
@@ -102,7 +104,7 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
         if not isinstance(values, dict):
             raise ParameterError(f"{where}: section '{nb}' must be a mapping of parameter: value.")
         accepted = notebook_parameters(resolve_notebook(nb))
-        shared = {k: raw[k] for k in ("data", "min_cell_size") if k in raw and k in accepted}
+        shared = {k: raw[k] for k in ("data", "sources", "min_cell_size") if k in raw and k in accepted}
         derived = {"month", "month_end", "as_of"} & set(values)
         if derived:
             raise ParameterError(f"{where}: section '{nb}' sets {', '.join(sorted(derived))}; the deck sets the "
@@ -114,14 +116,21 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
         chosen = (_check_month(month or raw["month"], "--month" if month else where),)
     else:
         chosen = ()
+    if raw.get("sources"):
+        from ccinsight.sources import parse
+
+        parse(raw["sources"], where)
     return DeckPlan(name=name, data=str(raw.get("data", "data/synthetic")), months=chosen, runs=runs,
+                    sources=raw.get("sources") or {},
                     min_cell_size=int(raw.get("min_cell_size", 5)), source=display_path(path))
 
 
-def latest_month(data: str) -> pd.Period:
+def latest_month(data: str, sources: dict | None = None) -> pd.Period:
     """The latest complete month of the deck's data (agents, training, performance)."""
     from ccinsight import data as data_mod
 
+    if sources:
+        return data_mod.load(data, [], optional=list(sources), sources=sources, validate=False).latest_complete_month()
     return data_mod.load(data, ["agents", "training", "performance"], validate=False).latest_complete_month()
 
 
@@ -212,14 +221,33 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def input_files(data: str) -> list[dict]:
-    """Every contract table file of the data folder: size, rows and SHA-256."""
+def input_files(data: str, sources: dict | None = None) -> list[dict]:
+    """Every contract table file of the data folder (or the sources' files): size, rows and SHA-256.
+
+    A database source is listed by its (password-free) location without a fingerprint.
+    """
     from ccinsight import contract
     from ccinsight.data import table_file
 
     root = resolve_path(data)
     out = []
     for name in contract.TABLES:
+        if sources:
+            from ccinsight.sources import parse, redact as redact_url
+
+            src = parse(sources).get(name)
+            if src is None:
+                continue
+            if src.get("url"):
+                out.append({"table": name, "source": redact_url(src.label)})
+                continue
+            import glob as globmod
+
+            paths = sorted(Path(p) for p in globmod.glob(str(resolve_path(str(src.get("file"))))))
+            for path in paths:
+                out.append({"table": name, "file": display_path(path), "bytes": path.stat().st_size,
+                            "sha256": sha256(path)})
+            continue
         path = table_file(root, name)
         if path is None:
             continue
@@ -242,7 +270,9 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", value)
+        from ccinsight.sources import redact as redact_url
+
+        return redact_url(value)
     return value
 
 
@@ -406,10 +436,11 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
                      f"<a href='{nb}.html'>full report</a> · <a href='{nb}.ipynb'>executed notebook</a></p>")
         if r["status"] != "ok":
             parts.append(f"<pre>{esc(r['error'] or 'failed')}</pre>")
-        changes = _changes(nb, r["findings"], (previous or {}).get("findings", {}).get(nb))
+        ok = r["status"] == "ok"  # a failed notebook may have recorded its data sources, not its findings
+        changes = _changes(nb, r["findings"], (previous or {}).get("findings", {}).get(nb)) if ok else []
         if changes:
             parts.append(f"<p class='changes'>Since {esc(previous['month'])}: {' '.join(changes)}</p>")
-        lines = "".join(f"<li>{esc(line)}</li>" for line in _headlines(nb, r["findings"]))
+        lines = "".join(f"<li>{esc(line)}</li>" for line in _headlines(nb, r["findings"])) if ok else ""
         png = _first_image(folder / f"{nb}.ipynb")
         figure = f"<div><img alt='key figure of {esc(nb)}' src='data:image/png;base64,{png}'></div>" if png else ""
         parts.append(f"<div class='row'><div><ul>{lines}</ul></div>{figure}</div></section>")
@@ -478,7 +509,7 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
         "params_file": plan.source,
         "parameters": redact({"data": plan.data, "min_cell_size": plan.min_cell_size,
                               "notebooks": {t["notebook"]: t["parameters"] for t in tasks}}),
-        "inputs": input_files(plan.data),
+        "inputs": input_files(plan.data, plan.sources),
         "notebooks": [{k: r[k] for k in ("notebook", "status", "error", "start", "end", "duration_s")} for r in results],
     }
     (tmp / "findings.json").write_text(findings_mod.dumps(merged), encoding="utf-8")
@@ -512,7 +543,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
              timeout_s: int | None = None, progress: Callable[[str], None] | None = None) -> list[DeckResult]:
     """Build the deck for one month, or for each month of a range."""
     plan = load_plan(params_file, month, months)
-    months_to_run = plan.months or (latest_month(plan.data),)
+    months_to_run = plan.months or (latest_month(plan.data, plan.sources),)
     out_dir = resolve_path(out) if out else OUTPUTS_DIR
     executor = make_executor(jobs, scheduler)
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -34,7 +34,12 @@ class _StripForReviewers(Preprocessor):
 
 
 def _cell_text(value: Any) -> str:
-    text = "null" if value is None else str(value)
+    from ccinsight.sources import redact
+
+    if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
+        # a sources section: one line per table, where it comes from
+        value = "; ".join(f"{k}: {v.get('file') or v.get('url')}" for k, v in value.items())
+    text = "null" if value is None else redact(str(value))
     return html.escape(text).replace("|", "&#124;")
 
 

@@ -62,6 +62,18 @@ def resolve_parameters(notebook: Path, given: Mapping[str, Any], where: str) -> 
     return checked, effective
 
 
+def data_facts(found: Mapping[str, Any]) -> dict[str, str]:
+    """Run-record rows about the data, from the provenance a notebook recorded."""
+    facts = {}
+    if found.get("data_sources"):
+        facts["data"] = "; ".join(f"{t}: {where}" for t, where in found["data_sources"].items())
+    if found.get("data_skipped"):
+        facts["skipped for lack of data"] = "; ".join(f"{t} ({why})" for t, why in found["data_skipped"].items())
+    if found.get("data_notes"):
+        facts["data mapping"] = " ".join(found["data_notes"])
+    return facts
+
+
 def _local_kernel_manager():
     """Kernels talk to the runner over local sockets (IPC), not TCP ports: nothing is
     reachable from the network, and ipykernel has no reason to warn about encryption."""
@@ -125,6 +137,10 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
     # annotations and would warn about every such parameter
     logging.getLogger("papermill").setLevel(logging.ERROR)
     checked, effective = resolve_parameters(path, parameters or {}, where)
+    if checked.get("sources"):
+        from ccinsight.sources import parse
+
+        parse(checked["sources"], where)  # mistakes in the mapping's shape stop here, before a kernel starts
     out_dir = resolve_path(out) if out else OUTPUTS_DIR / name
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
@@ -149,8 +165,9 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         from ccinsight.report import render_html  # nbconvert is slow to import: only when rendering
 
         extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
-                 "duration": f"{duration:.1f} s"}
-        (tmp / f"{name}.html").write_text(render_html(executed, name, effective, extra), encoding="utf-8")
+                 "duration": f"{duration:.1f} s", **data_facts(found)}
+        shown = {**effective, "data": "(not used: sources given)"} if effective.get("sources") else effective
+        (tmp / f"{name}.html").write_text(render_html(executed, name, shown, extra), encoding="utf-8")
         (tmp / "findings.json").write_text(findings_mod.dumps(found), encoding="utf-8")
         files = {"ipynb": out_dir / f"{name}.ipynb", "html": out_dir / f"{name}.html",
                  "findings": out_dir / "findings.json"}

@@ -15,7 +15,7 @@ Backs ``notebooks/script_duration_vs_acceptance.ipynb``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,40 +35,69 @@ DAY_PARTS = {"morning (9-12)": range(0, 12), "midday (12-14)": range(12, 14),
 
 
 # --------------------------------------------------------------------------- data work
-def _relation(path: Path) -> str:
-    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-    return f"{reader}('{str(path).replace(chr(39), chr(39) * 2)}')"
+@dataclass
+class Calls:
+    """The outbound_calls input: a file DuckDB reads directly, or a frame mapped from sources."""
+
+    label: str  # where the calls came from, for messages (no secrets)
+    path: Path | None = None
+    frame: pd.DataFrame | None = None
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def relation(self) -> str:
+        if self.frame is not None:
+            return "calls"  # registered on the connection by _query
+        reader = "read_parquet" if self.path.suffix == ".parquet" else "read_csv_auto"
+        return f"{reader}('{str(self.path).replace(chr(39), chr(39) * 2)}')"
+
+    @property
+    def where(self) -> str:
+        return f"{self.label} (table outbound_calls)"
 
 
-def _query(sql: str) -> pd.DataFrame:
+def _query(sql: str, calls: Calls | None = None) -> pd.DataFrame:
     """Run one DuckDB query on a fresh in-memory connection, closed afterwards."""
     import duckdb
 
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
+        if calls is not None and calls.frame is not None:
+            con.register("calls", calls.frame)
         return con.execute(sql).df()
 
 
-def calls_file(data: str | Path) -> Path:
-    """The outbound_calls file of a data folder."""
+def calls_input(data: str | Path, sources: dict | None = None) -> Calls:
+    """The outbound calls of a data folder, or of the ``outbound_calls`` source when given.
+
+    A file in a data folder is aggregated by DuckDB without loading it; a mapped source
+    is read, mapped and checked against the contract first (:func:`ccinsight.data.load`).
+    """
+    if sources:
+        from ccinsight import data as data_mod
+
+        ds = data_mod.load(data, ["outbound_calls"], sources=sources)
+        return Calls(label=ds.sources["outbound_calls"], frame=ds["outbound_calls"], provenance=ds.provenance())
     root = resolve_path(data)
     path = table_file(root, "outbound_calls") if root.is_dir() else None
     if path is None:
         raise DataError(f"{display_path(root)} has no outbound_calls table (expected outbound_calls.parquet "
                         "or outbound_calls.csv): the script analysis needs connected outbound calls.")
-    return path
+    shown = display_path(path)
+    return Calls(label=shown, path=path, provenance={"data_sources": {"outbound_calls": shown}, "data_skipped": {},
+                                                   "data_notes": []})
 
 
-def month_range(path: Path) -> tuple[pd.Period, pd.Period]:
+def month_range(calls: Calls) -> tuple[pd.Period, pd.Period]:
     """First month and latest complete month of the calls."""
-    first, last = _query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {_relation(path)}").iloc[0]
+    first, last = _query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {calls.relation}", calls).iloc[0]
     if pd.isna(first):
-        raise DataError(f"{display_path(path)} (table outbound_calls) has no calls.")
+        raise DataError(f"{calls.where} has no calls.")
     last_complete = (pd.Timestamp(last) + pd.Timedelta(days=1)).to_period("M") - 1
     return pd.Timestamp(first).to_period("M"), last_complete
 
 
-def aggregate_calls(path: Path, start: pd.Period, end: pd.Period) -> pd.DataFrame:
+def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFrame:
     """One pass over the calls of months ``start``..``end``: counts per month, hour,
     script version, whole talk-time second and refusal reason.
 
@@ -88,25 +117,25 @@ def aggregate_calls(path: Path, start: pd.Period, end: pd.Period) -> pd.DataFram
                count(*) AS n,
                count(*) FILTER (WHERE accepted) AS accepted,
                count(*) FILTER (WHERE converted) AS converted
-        FROM {_relation(path)}
+        FROM {calls.relation}
         WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
         GROUP BY ALL
     """
     try:
-        agg = _query(sql)
+        agg = _query(sql, calls)
         labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
         agg["month"] = agg["month"].map(labels)
         for col in ("script_version", "refusal_reason"):
             agg[col] = agg[col].astype("string")
     except duckdb.Error as err:
-        raise DataError(f"{display_path(path)} (table outbound_calls) could not be aggregated: "
+        raise DataError(f"{calls.where} could not be aggregated: "
                         f"{str(err).splitlines()[0]}") from None
     return agg
 
 
-def check_aggregate(agg: pd.DataFrame, path: Path, months: str, max_talk_s: float = 7200) -> pd.DataFrame:
+def check_aggregate(agg: pd.DataFrame, calls: Calls, months: str, max_talk_s: float = 7200) -> pd.DataFrame:
     """Refuse empty months and impossible talk times, in one sentence each."""
-    where = f"{display_path(path)} (table outbound_calls)"
+    where = calls.where
     if agg.empty or agg["n"].sum() == 0:
         raise DataError(f"{where} has no calls in {months}; choose a month the data covers.")
     missing = agg["talk_s"].isna()
@@ -274,6 +303,17 @@ class ScriptResult:
     previous: dict | None
     min_cell_size: int
     alpha: float
+    inputs: dict = field(default_factory=dict)  # where the calls came from and what was skipped
+    has_time_of_day: bool = True
+
+    def provenance(self) -> dict:
+        """Where the calls came from and what the source mapping did: for findings."""
+        return dict(self.inputs)
+
+    @property
+    def rising(self) -> bool:
+        """Acceptance higher among long calls than at 3 minutes: duration follows interest."""
+        return bool(self.over_5min["n"]) and self.over_5min["rate"] > self.at_3min["rate"]
 
     @property
     def period(self) -> str:
@@ -299,9 +339,10 @@ class ScriptResult:
             "acceptance_over_5min": self.over_5min["rate"], "acceptance_over_5min_low": self.over_5min["low"],
             "acceptance_over_5min_high": self.over_5min["high"], "calls_over_5min": self.over_5min["n"],
             "acceptance_target": self.target,
-            "max_minutes_for_target": self.longest["seconds"] / 60,
-            "max_minutes_for_target_low": self.longest["low"] / 60,
-            "max_minutes_for_target_high": self.longest["high"] / 60,
+            # a rising curve means duration follows interest: it cannot set a script length
+            "max_minutes_for_target": None if self.rising else self.longest["seconds"] / 60,
+            "max_minutes_for_target_low": None if self.rising else self.longest["low"] / 60,
+            "max_minutes_for_target_high": None if self.rising else self.longest["high"] / 60,
             "acceptance_curve": self.bins[["bin_start_s", "n", "accepted", "rate", "low", "high"]],
             "versions": self.summary(),
             "baseline_version": c.get("baseline"), "new_version": c.get("new"),
@@ -322,13 +363,25 @@ class ScriptResult:
     def narrative(self) -> str:
         f = self.findings()
         pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
-        lines = [f"**{f['n_calls']:,} connected outbound calls in {self.period}.**",
-                 f"- At a 3-minute call, **{pct(f['acceptance_at_3min'])} of customers accept** "
-                 f"(95% CI {pct(f['acceptance_at_3min_low'])}-{pct(f['acceptance_at_3min_high'])}); among calls over "
-                 f"5 minutes only **{pct(f['acceptance_over_5min'])}** do ({pct(f['acceptance_over_5min_low'])}-"
-                 f"{pct(f['acceptance_over_5min_high'])}, {f['calls_over_5min']:,} calls)."]
+        lines = [f"**{f['n_calls']:,} connected outbound calls in {self.period}.**"]
+        at3 = (f"at a 3-minute call **{pct(f['acceptance_at_3min'])} of customers accept** (95% CI "
+               f"{pct(f['acceptance_at_3min_low'])}-{pct(f['acceptance_at_3min_high'])})")
+        over5 = (f"**{pct(f['acceptance_over_5min'])}** ({pct(f['acceptance_over_5min_low'])}-"
+                 f"{pct(f['acceptance_over_5min_high'])}, {f['calls_over_5min']:,} calls)")
+        if self.rising:
+            lines.append(f"- Acceptance **rises** with talk time here: {at3}, and among calls over 5 minutes "
+                         f"{over5}. In this data the length of a call follows the customer's interest (people "
+                         "who are buying stay on the line), so this is **not** evidence that longer scripts sell "
+                         "more; it cannot set a script length.")
+        else:
+            lines.append(f"- {at3[0].upper() + at3[1:]}; among calls over 5 minutes only {over5} do.")
         m = f["max_minutes_for_target"]
-        if np.isfinite(m):
+        if m is None:
+            pass
+        elif np.isfinite(m) and m <= 0:
+            lines.append(f"- Acceptance is below the {pct(self.target)} target at every talk time: no script "
+                         "length meets it.")
+        elif np.isfinite(m):
             lines.append(f"- To keep acceptance at or above **{pct(self.target)}**, keep the script under "
                          f"**{_mmss(60 * m)}** (95% CI {_mmss(60 * f['max_minutes_for_target_low'])} to "
                          f"{_mmss(60 * f['max_minutes_for_target_high'])}).")
@@ -337,6 +390,12 @@ class ScriptResult:
         if f["worst_hour"] is not None:
             lines.append(f"- Long calls are tolerated least at **{f['worst_hour']:02d}:00-{f['worst_hour'] + 1:02d}:00** "
                          f"({pct(f['worst_hour_acceptance_long_calls'])} of calls over 4 minutes accepted).")
+        elif not self.has_time_of_day:
+            lines.append("- The calls carry no time of day (every call at midnight), so the time-of-day "
+                         "analysis is skipped.")
+        if self.comparison is None and len(self.versions):
+            known = ", ".join(self.versions["script_version"].astype(str))
+            lines.append(f"- Only one script version with enough calls ({known}): no old-vs-new comparison.")
         if self.comparison:
             c = self.comparison
             v = self.versions.set_index("script_version")
@@ -378,12 +437,18 @@ class ScriptResult:
         ax.set_ylabel("share of customers accepting")
         ax.set_ylim(0, 1)
         ax.legend(frameon=False, fontsize="small", loc="lower left")
-        ax.set_title(f"Acceptance falls as calls get longer ({self.period})")
+        trend = "rises" if self.rising else "falls"
+        ax.set_title(f"Acceptance {trend} as calls get longer ({self.period})")
         return ax
 
     def plot_day_parts(self, ax=None, **kwargs):
         """Acceptance curves by part of the day."""
         ax = new_axes(ax, figsize=(9, 4))
+        if not self.day_curves:
+            why = "the calls carry no time of day" if not self.has_time_of_day else "too few calls per part of the day"
+            ax.text(0.5, 0.5, f"No curves by time of day: {why}.", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return ax
         for name, curve in self.day_curves.items():
             line, = ax.plot(curve["talk_s"] / 60, curve["rate"], label=name, **kwargs)
             ax.fill_between(curve["talk_s"] / 60, curve["low"], curve["high"], color=line.get_color(), alpha=0.12)
@@ -403,11 +468,14 @@ class ScriptResult:
         v = self.versions
         a, b = np.atleast_1d(ax)[:2]
         y = np.arange(len(v))
-        a.errorbar(v["mean_talk_s"] / 60, y, xerr=[(v["mean_talk_s"] - v["mean_talk_low"]) / 60,
-                                                 (v["mean_talk_high"] - v["mean_talk_s"]) / 60], fmt="o", capsize=3)
+        v = v.assign(**{c: v[c].to_numpy(float) for c in v.columns if c.startswith(("mean_talk", "conversion"))})
+        a.errorbar((v["mean_talk_s"] / 60).to_numpy(), y,
+                   xerr=np.vstack([(v["mean_talk_s"] - v["mean_talk_low"]) / 60,
+                                   (v["mean_talk_high"] - v["mean_talk_s"]) / 60]), fmt="o", capsize=3)
         a.set_yticks(y, v["script_version"])
         a.set_xlabel("mean talk time (minutes)")
-        b.errorbar(v["conversion"], y, xerr=[v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]],
+        b.errorbar(v["conversion"].to_numpy(), y,
+                   xerr=np.vstack([v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]]),
                    fmt="o", capsize=3, color="tab:green")
         b.set_yticks(y, v["script_version"])
         b.set_xlabel("conversion (share of calls)")
@@ -443,13 +511,17 @@ def _period(value: str | None, name: str) -> pd.Period | None:
 
 def analyse(data: str | Path = "data/synthetic", month: str | None = None, month_end: str | None = None,
             bin_s: int = 30, cap_s: int = 600, acceptance_target: float = 0.70, baseline_version: str = "verbatim",
-            new_version: str | None = None, min_cell_size: int = 5, alpha: float = 0.05) -> ScriptResult:
+            new_version: str | None = None, min_cell_size: int = 5, alpha: float = 0.05,
+            sources: dict | None = None) -> ScriptResult:
     """Script duration vs acceptance for one month (or ``month``..``month_end``).
 
     Parameters
     ----------
     data
         Data folder holding the outbound_calls table.
+    sources
+        A params file's sources section; when it is given, the calls come from its
+        ``outbound_calls`` entry instead of ``data``.
     month, month_end
         Period analysed; default the latest complete month of the calls.
     bin_s, cap_s
@@ -465,16 +537,16 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
         raise ParameterError(f"acceptance_target must be between 0 and 1; got {acceptance_target}.")
     if bin_s <= 0 or cap_s <= bin_s:
         raise ParameterError(f"bin_s must be positive and cap_s larger than it; got {bin_s} and {cap_s}.")
-    path = calls_file(data)
-    first, last_complete = month_range(path)
+    calls = calls_input(data, sources)
+    first, last_complete = month_range(calls)
     start = _period(month, "month") or last_complete
     end = _period(month_end, "month_end") or start
     if end < start:
         raise ParameterError(f"month_end {end} is before month {start}.")
     previous = start - 1 if start - 1 >= first else None
-    agg = aggregate_calls(path, previous or start, end)
+    agg = aggregate_calls(calls, previous or start, end)
     months_text = str(start) if start == end else f"{start}..{end}"
-    current = check_aggregate(agg[agg["month"] >= str(start)] if len(agg) else agg, path, months_text)
+    current = check_aggregate(agg[agg["month"] >= str(start)] if len(agg) else agg, calls, months_text)
     by_second = current.groupby("talk_s")[["n", "accepted", "converted"]].sum().reset_index()
     bins = binned_acceptance(by_second, bin_s, cap_s, alpha)
     bins = bins[bins["n"] >= min_cell_size]
@@ -490,13 +562,14 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
     (lo5,), (hi5,) = wilson([acc_long], [max(n_long, 1)], alpha)
     over5 = {"rate": acc_long / n_long if n_long else np.nan, "low": lo5 if n_long else np.nan,
              "high": hi5 if n_long else np.nan, "n": n_long}
+    has_time = current["hour"].nunique() > 1
     hours = hour_table(current, alpha=alpha)
-    hours = hours[hours["n"] >= min_cell_size]
+    hours = hours[(hours["n"] >= min_cell_size)] if has_time else hours.iloc[0:0]
     parts = current.assign(part=day_part(current["hour"]))
     day_curves = {}
     for name in DAY_PARTS:
         sub = parts[parts["part"] == name].groupby("talk_s")[["n", "accepted"]].sum().reset_index()
-        if sub["n"].sum() >= 50 * min_cell_size:
+        if has_time and sub["n"].sum() >= 50 * min_cell_size:
             day_curves[name] = predict_curve(fit_curve(sub, cap_s), grid[shown], cap_s, alpha)
     versions = version_table(current, alpha)
     versions = versions[versions["n"] >= min_cell_size].sort_values("first_month", kind="stable")
@@ -523,9 +596,10 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
             prev = {"month": str(previous), "n_calls": int(p["n"].sum()),
                     "acceptance": float(p["accepted"].sum() / p["n"].sum()),
                     "conversion": float(p["converted"].sum() / p["n"].sum()), "mean_talk_s": w["mean"]}
-    return ScriptResult(source=display_path(path), months=(str(start), str(end)), n_calls=int(current["n"].sum()),
+    return ScriptResult(source=calls.label, months=(str(start), str(end)), n_calls=int(current["n"].sum()),
                         bins=bins, curve=curve[shown].reset_index(drop=True), at_3min=at3, over_5min=over5,
                         longest=longest_within_target(curve[shown].reset_index(drop=True), acceptance_target),
                         target=acceptance_target,
                         hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
-                        refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha)
+                        refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha,
+                        inputs=calls.provenance, has_time_of_day=has_time)

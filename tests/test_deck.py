@@ -35,7 +35,7 @@ def _params(tmp_path: Path, **changes) -> Path:
 
 # --------------------------------------------------------------------------- params
 @pytest.mark.parametrize("changes,match", [
-    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, month"),
+    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, sources, month"),
     ({"min_cell_size": "five"}, "'min_cell_size' must be int"),
     ({"month": "2026-13"}, "is not a month; write it as YYYY-MM"),
     ({"month": "October"}, "is not a month"),

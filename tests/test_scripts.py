@@ -36,7 +36,8 @@ def calls_dir(tmp_path):
 
 def test_duckdb_aggregate_matches_pandas(calls_dir):
     folder, df = calls_dir
-    agg = scripts.aggregate_calls(folder / "outbound_calls.parquet", pd.Period("2026-10"), pd.Period("2026-10"))
+    calls = scripts.Calls(label="calls", path=folder / "outbound_calls.parquet")
+    agg = scripts.aggregate_calls(calls, pd.Period("2026-10"), pd.Period("2026-10"))
     oct_ = df[df["started_at"].dt.to_period("M") == pd.Period("2026-10")]
     assert agg["n"].sum() == len(oct_)
     by = oct_.groupby("script_version")[["accepted", "converted"]].sum()
