@@ -185,7 +185,7 @@ def run_or_raise(notebook: str, parameters: Mapping[str, Any] | None = None,
     """Like :func:`run`, raising :class:`NotebookFailed` when a cell failed."""
     result = run(notebook, parameters, out, **kwargs)
     if result.status == "failed":
-        err = NotebookFailed(f"{result.notebook} failed: {result.error}. The executed notebook with the "
+        err = NotebookFailed(f"{result.notebook} failed: {result.error.rstrip('.')}. The executed notebook with the "
                              f"error is {display_path(result.files.get('ipynb', result.out_dir))}.")
         err.error_name = result.error_name
         raise err

@@ -6,7 +6,8 @@ file (``file`` plus ``table`` or ``query``), or a SQL database (``url``, a SQLAl
 plus ``table`` or ``query``). Mapping, applied in this order:
 
 1. ``filter``: rows to keep, a pandas query on the export's own columns;
-2. ``columns``: contract column -> the export's column;
+2. ``columns``: contract column -> the export's column (columns already named as in the
+   contract need no entry);
 3. ``values``: per contract column, the export's values -> the contract's
    (``"*"`` catches every other value; without it unmapped values are an error);
 4. ``units``: ``seconds`` (default), ``minutes``, ``hours`` or ``mm:ss`` text for durations;
@@ -339,6 +340,12 @@ def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationRep
     for name, col in aliases.items():
         if need(col, name):
             out[name] = df[col]
+    derived = set((src.get("constants") or {})) | set((src.get("date_parts") or {})) | \
+        ({"accepted", "converted"} if src.get("outcome") else set()) | \
+        ({"hire_date", "exit_date"} if src.get("tenure") else set()) | {src.get("row_id")}
+    for f in table.fields:  # columns already named as in the contract need no mapping
+        if f.name not in out and f.name not in derived and f.name in df.columns:
+            out[f.name] = df[f.name]
     strings = [c for c in out.columns if out[c].dtype == object]
     for c in strings:  # trailing spaces in exports ("Production   ") are not part of a value
         out[c] = out[c].where(out[c].isna(), out[c].astype(str).str.strip())

@@ -17,7 +17,7 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 def _name(requirement: str) -> tuple[str, str]:
-    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", requirement)
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)", requirement)  # extras as in psycopg[binary]
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
@@ -71,3 +71,19 @@ def test_notebook_is_thin_and_clean(path):
         defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
         assert not defined, "logic belongs in ccinsight/, not in notebook cells"
     assert nb.cells[0].cell_type == "markdown", "a notebook opens with what it is about"
+
+
+def test_readme_worked_example_is_the_shipped_params_file():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Use your own data", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1)
+    shipped = yaml.safe_load((PROJECT_ROOT / "params" / "examples" / "hr_dataset.yaml").read_text())
+    assert yaml.safe_load(block) == shipped
+
+
+def test_docs_list_every_sources_key():
+    from ccinsight.sources import KEYS
+
+    doc = (PROJECT_ROOT / "docs" / "sources.md").read_text()
+    documented = re.findall(r"^\| `([a-z_]+)` \|", doc.split("## Keys of a table's source", 1)[1], flags=re.M)
+    assert documented == list(KEYS)

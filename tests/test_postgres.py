@@ -1,0 +1,152 @@
+"""A real PostgreSQL source: load the synthetic tables into a throwaway server, run from it.
+
+The fixture uses Debian's PostgreSQL, installing it (``apt-get install -y postgresql``)
+when it is missing and this is root; it starts a private cluster on a free loopback port
+under a temporary folder, with password authentication, and removes it afterwards.
+Where the server cannot be had the tests skip with the reason.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import run_cli
+
+PASSWORD = "pw-Zq81-never-shown"
+USER = "ccinsight"
+ENV = {"CCINSIGHT_DB_PASSWORD": PASSWORD}
+
+
+def _pg_bin() -> Path:
+    def found():
+        hits = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        return Path(hits[-1]).parent if hits else None
+
+    if found():
+        return found()
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("PostgreSQL is not installed and cannot be installed here (needs root and apt-get: "
+                    "apt-get install -y postgresql)")
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if proc.returncode != 0:
+            pytest.skip(f"installing PostgreSQL failed ({' '.join(cmd)}): {proc.stderr.strip()[-300:]}")
+    if not found():
+        pytest.skip("apt-get installed postgresql but no initdb was found under /usr/lib/postgresql")
+    return found()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres(small_data):
+    """A running throwaway PostgreSQL holding the small synthetic tables; yields its URL template."""
+    bindir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="ccinsight-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root: use the package's postgres user
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    (root / "pw").write_text(PASSWORD)
+    os.chmod(root / "pw", 0o644)
+    port = _free_port()
+    datadir = root / "data"
+
+    def run(*cmd, **kw):
+        return subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120, **kw)
+
+    init = run(str(bindir / "initdb"), "-D", str(datadir), "-U", USER, f"--pwfile={root / 'pw'}",
+               "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8")
+    assert init.returncode == 0, init.stderr
+    start = run(str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-w", "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start")
+    assert start.returncode == 0, start.stderr + (root / "log").read_text()
+    url = f"postgresql+psycopg://{USER}:${{CCINSIGHT_DB_PASSWORD}}@127.0.0.1:{port}/postgres"
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url.replace("${CCINSIGHT_DB_PASSWORD}", PASSWORD))
+        with engine.begin() as con:
+            con.execute(sa.text("CREATE SCHEMA hr"))
+            for table in ("agents", "training", "performance"):
+                pd.read_parquet(small_data / f"{table}.parquet").to_sql(table, con, schema="hr", index=False,
+                                                                        chunksize=5000, method="multi")
+        engine.dispose()
+        yield url
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _sources(url: str) -> dict:
+    return {
+        "agents": {"url": url, "query": "SELECT * FROM hr.agents"},
+        "training": {"url": url, "query": "SELECT * FROM hr.training"},
+        # a renamed column through SQL, mapped back in the params
+        "performance": {"url": url, "query": "SELECT *, conversion_rate AS conv FROM hr.performance",
+                        "columns": {"conversion_rate": "conv"}},
+    }
+
+
+def _no_password_in(folder: Path) -> list[str]:
+    return [str(p) for p in folder.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+
+
+def test_a_notebook_runs_from_postgres_like_from_files(postgres, small_data, tmp_path):
+    params = tmp_path / "pg.yaml"
+    params.write_text(yaml.safe_dump({"sources": _sources(postgres), "as_of": "2026-06-30"}))
+    from_db = run_cli("run", "attrition_survival", "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
+    assert from_db.code == 0, from_db.text
+    from_files = run_cli("run", "attrition_survival", "--set", f"data={small_data}", "--set", "as_of=2026-06-30",
+                         "--out", str(tmp_path / "files"))
+    assert from_files.code == 0, from_files.text
+    db = json.loads((tmp_path / "db" / "findings.json").read_text())
+    files = json.loads((tmp_path / "files" / "findings.json").read_text())
+    assert "127.0.0.1" in db["data_sources"]["agents"] and ":***@" in db["data_sources"]["agents"]
+    strip = lambda f: {k: v for k, v in f.items() if not k.startswith("data_")}  # noqa: E731
+    assert strip(db) == strip(files)  # same numbers, whichever way the tables arrived
+    assert _no_password_in(tmp_path / "db") == []
+    assert PASSWORD not in from_db.text
+
+
+def test_validate_reads_postgres_and_a_wrong_password_is_one_clean_sentence(postgres, tmp_path):
+    params = tmp_path / "pg.yaml"
+    params.write_text(yaml.safe_dump({"sources": _sources(postgres)}))
+    ok = run_cli("validate", "--params", str(params), env=ENV)
+    assert ok.code == 0 and "all checks passed" in ok.out, ok.text
+    wrong = run_cli("validate", "--params", str(params), env={"CCINSIGHT_DB_PASSWORD": "not-" + PASSWORD})
+    assert wrong.code == 2 and "Traceback" not in wrong.text, wrong.text
+    assert "password authentication failed" in wrong.err and PASSWORD not in wrong.text
+
+
+def test_a_deck_from_postgres_holds_no_password(postgres, tmp_path):
+    params = tmp_path / "deck.yaml"
+    params.write_text(yaml.safe_dump({"deck": "pg", "month": "2026-06", "sources": _sources(postgres),
+                                      "notebooks": {"attrition_survival": {}, "hiring_channel_quality": {}}}))
+    result = run_cli("deck", "--params", str(params), "--out", str(tmp_path / "out"), env=ENV)
+    assert result.code == 0, result.text
+    deck = tmp_path / "out" / "pg" / "2026-06"
+    manifest = json.loads((deck / "manifest.json").read_text())
+    assert {i["table"] for i in manifest["inputs"]} == {"agents", "training", "performance"}
+    assert all(":***@" in i["source"] for i in manifest["inputs"])
+    assert _no_password_in(tmp_path / "out") == [] and PASSWORD not in result.text
