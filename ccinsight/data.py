@@ -42,17 +42,26 @@ class Dataset:
     def __contains__(self, name: str) -> bool:
         return name in self.tables
 
-    def last_day(self) -> pd.Timestamp:
-        """The last day the loaded tables cover (a ``month`` column covers its whole month)."""
-        ends = []
+    def _date_columns(self):
         for name, df in self.tables.items():
             for f in contract.TABLES[name].fields:
                 if f.name in df and f.dtype in ("date", "datetime", "month") and df[f.name].notna().any():
-                    last = df[f.name].max()
-                    ends.append(last.to_period("M").end_time.normalize() if f.dtype == "month" else last.normalize())
+                    yield f, df[f.name]
+
+    def last_day(self) -> pd.Timestamp:
+        """The last day the loaded tables cover (a ``month`` column covers its whole month)."""
+        ends = [col.max().to_period("M").end_time.normalize() if f.dtype == "month" else col.max().normalize()
+                for f, col in self._date_columns()]
         if not ends:
             raise DataError(f"No dates in the tables loaded from {display_path(self.root)}.")
         return max(ends)
+
+    def first_day(self) -> pd.Timestamp:
+        """The first day the loaded tables cover."""
+        starts = [col.min().normalize() for _, col in self._date_columns()]
+        if not starts:
+            raise DataError(f"No dates in the tables loaded from {display_path(self.root)}.")
+        return min(starts)
 
     def latest_complete_month(self) -> pd.Period:
         """The latest calendar month the data covers to its last day."""

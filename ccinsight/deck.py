@@ -12,15 +12,12 @@ good one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import os
-import platform
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +28,7 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 from ccinsight import __version__
+from ccinsight import audit
 from ccinsight import findings as findings_mod
 from ccinsight.config import OUTPUTS_DIR, PARAMS_DIR, PROJECT_ROOT, display_path, resolve_path
 from ccinsight.errors import CCInsightError, ParameterError
@@ -125,13 +123,24 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
                     min_cell_size=int(raw.get("min_cell_size", 5)), source=display_path(path))
 
 
-def latest_month(data: str, sources: dict | None = None) -> pd.Period:
-    """The latest complete month of the deck's data (agents, training, performance)."""
+def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Period, ...]:
+    """Check every input against the contract and the months against the data, before
+    anything runs: bad data or a month without data ends here (exit 2), with no deck
+    written. Returns the months to build (default: the latest complete month)."""
     from ccinsight import data as data_mod
 
-    if sources:
-        return data_mod.load(data, [], optional=list(sources), sources=sources, validate=False).latest_complete_month()
-    return data_mod.load(data, ["agents", "training", "performance"], validate=False).latest_complete_month()
+    if plan.sources:
+        ds = data_mod.load(plan.data, [], optional=list(plan.sources), sources=plan.sources)
+    else:
+        ds = data_mod.load(plan.data)
+    first, latest = ds.first_day().to_period("M"), ds.latest_complete_month()
+    chosen = months or (latest,)
+    outside = [str(m) for m in chosen if m < first or m > latest]
+    if outside:
+        raise ParameterError(f"params file {plan.source}: no complete month of data for {', '.join(outside)}; "
+                             f"the data ({', '.join(ds.sources.values()) if plan.sources else plan.data}) covers {first} to "
+                             f"{latest}.")
+    return chosen
 
 
 def month_parameters(notebook: str, month: pd.Period) -> dict[str, str]:
@@ -213,56 +222,6 @@ def make_executor(jobs: int | None, scheduler: str | None):
 
 
 # --------------------------------------------------------------------------- files
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_files(data: str, sources: dict | None = None) -> list[dict]:
-    """Every contract table file of the data folder (or the sources' files): size, rows and SHA-256.
-
-    A database source is listed by its (password-free) location without a fingerprint.
-    """
-    from ccinsight import contract
-    from ccinsight.data import table_file
-
-    root = resolve_path(data)
-    out = []
-    for name in contract.TABLES:
-        if sources:
-            from ccinsight.sources import parse, redact as redact_url
-
-            src = parse(sources).get(name)
-            if src is None:
-                continue
-            if src.get("url"):
-                out.append({"table": name, "source": redact_url(src.label)})
-                continue
-            import glob as globmod
-
-            paths = sorted(Path(p) for p in globmod.glob(str(resolve_path(str(src.get("file"))))))
-            for path in paths:
-                out.append({"table": name, "file": display_path(path), "bytes": path.stat().st_size,
-                            "sha256": sha256(path)})
-            continue
-        path = table_file(root, name)
-        if path is None:
-            continue
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            rows = pq.ParquetFile(path).metadata.num_rows
-        else:
-            with open(path, "rb") as f:
-                rows = max(0, sum(1 for _ in f) - 1)
-        out.append({"table": name, "file": display_path(path), "bytes": path.stat().st_size, "rows": int(rows),
-                    "sha256": sha256(path)})
-    return out
-
-
 def redact(value: Any) -> Any:
     """Hide secrets: values under secret-like keys and passwords inside URLs."""
     if isinstance(value, dict):
@@ -274,28 +233,6 @@ def redact(value: Any) -> Any:
 
         return redact_url(value)
     return value
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                             timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("pandas", "numpy", "statsmodels", "lifelines", "duckdb", "papermill", "nbconvert", "pandera",
-                "scikit-learn", "seaborn"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def _first_image(ipynb: Path) -> str | None:
@@ -505,11 +442,11 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
     merged = {r["notebook"]: r["findings"] for r in results}
     manifest = {
         "deck": plan.name, "month": str(month), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "ccinsight": __version__, "git_commit": _git_commit(), "versions": _versions(), "host": socket.gethostname(),
+        "ccinsight": __version__, "git_commit": audit.git_commit(), "versions": audit.versions(), "host": socket.gethostname(),
         "params_file": plan.source,
         "parameters": redact({"data": plan.data, "min_cell_size": plan.min_cell_size,
                               "notebooks": {t["notebook"]: t["parameters"] for t in tasks}}),
-        "inputs": input_files(plan.data, plan.sources),
+        "inputs": audit.input_files(plan.data, plan.sources),
         "notebooks": [{k: r[k] for k in ("notebook", "status", "error", "start", "end", "duration_s")} for r in results],
     }
     (tmp / "findings.json").write_text(findings_mod.dumps(merged), encoding="utf-8")
@@ -543,7 +480,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
              timeout_s: int | None = None, progress: Callable[[str], None] | None = None) -> list[DeckResult]:
     """Build the deck for one month, or for each month of a range."""
     plan = load_plan(params_file, month, months)
-    months_to_run = plan.months or (latest_month(plan.data, plan.sources),)
+    months_to_run = check_inputs(plan, plan.months)
     out_dir = resolve_path(out) if out else OUTPUTS_DIR
     executor = make_executor(jobs, scheduler)
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -62,15 +62,32 @@ def resolve_parameters(notebook: Path, given: Mapping[str, Any], where: str) -> 
     return checked, effective
 
 
-def data_facts(found: Mapping[str, Any]) -> dict[str, str]:
-    """Run-record rows about the data, from the provenance a notebook recorded."""
+def audit_facts(found: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, str]:
+    """Run-record rows: the data the notebook read (with fingerprints), skipped tables,
+    what a source mapping did, and the versions that produced the numbers."""
+    from ccinsight import audit
+
     facts = {}
-    if found.get("data_sources"):
+    tables = list(found.get("data_sources") or {}) or None
+    try:
+        inputs = audit.input_files(str(parameters.get("data") or "data/synthetic"), parameters.get("sources"), tables)
+    except Exception:  # the run already reported bad inputs; the record must not fail on them
+        inputs = []
+    if inputs:
+        facts["data"] = "; ".join(
+            f"{i['table']}: {i['source']}" if "source" in i else
+            f"{i['table']}: {i['file']} ({i['bytes']:,} bytes" + (f", {i['rows']:,} rows" if "rows" in i else "")
+            + f", SHA-256 {i['sha256']})" for i in inputs)
+    elif found.get("data_sources"):
         facts["data"] = "; ".join(f"{t}: {where}" for t, where in found["data_sources"].items())
     if found.get("data_skipped"):
         facts["skipped for lack of data"] = "; ".join(f"{t} ({why})" for t, why in found["data_skipped"].items())
     if found.get("data_notes"):
         facts["data mapping"] = " ".join(found["data_notes"])
+    facts["versions"] = ", ".join(f"{k} {v}" for k, v in audit.versions().items())
+    commit = audit.git_commit()
+    if commit:
+        facts["code commit"] = commit
     return facts
 
 
@@ -165,7 +182,7 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         from ccinsight.report import render_html  # nbconvert is slow to import: only when rendering
 
         extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
-                 "duration": f"{duration:.1f} s", **data_facts(found)}
+                 "duration": f"{duration:.1f} s", **audit_facts(found, effective)}
         shown = {**effective, "data": "(not used: sources given)"} if effective.get("sources") else effective
         (tmp / f"{name}.html").write_text(render_html(executed, name, shown, extra), encoding="utf-8")
         (tmp / "findings.json").write_text(findings_mod.dumps(found), encoding="utf-8")

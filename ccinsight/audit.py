@@ -1,0 +1,96 @@
+"""What a run stood on: input fingerprints, package versions, the code's commit.
+
+The deck's ``manifest.json`` and the run record at the top of every rendered notebook
+both come from here, so an executed notebook is its own audit log: which parameters,
+which data (file, size, SHA-256) and which versions produced its numbers.
+"""
+from __future__ import annotations
+
+import glob as globmod
+import hashlib
+import platform
+import subprocess
+from pathlib import Path
+
+from ccinsight.config import PROJECT_ROOT, display_path, resolve_path
+
+#: Packages whose versions are recorded with every run.
+RECORDED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "lifelines", "duckdb", "pandera", "scikit-learn",
+                     "papermill", "nbconvert", "seaborn")
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rows(path: Path) -> int | None:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if path.suffix == ".csv":
+        with open(path, "rb") as f:
+            return max(0, sum(1 for _ in f) - 1)
+    return None
+
+
+def input_files(data: str, sources: dict | None = None, tables: list[str] | None = None) -> list[dict]:
+    """Every input of the given tables (default all): file, size, rows and SHA-256.
+
+    With ``sources``, the files (globs expanded) of each source; a database source is
+    listed by its password-free location, without a fingerprint.
+    """
+    from ccinsight import contract
+    from ccinsight.data import table_file
+
+    root = resolve_path(data)
+    out = []
+    for name in tables or list(contract.TABLES):
+        if sources:
+            from ccinsight.sources import parse
+
+            src = parse(sources).get(name)
+            if src is None:
+                continue
+            if src.get("url"):
+                out.append({"table": name, "source": src.label})
+                continue
+            paths = [Path(p) for p in sorted(globmod.glob(str(resolve_path(str(src.get("file"))))))]
+        else:
+            path = table_file(root, name)
+            paths = [path] if path is not None else []
+        for path in paths:
+            entry = {"table": name, "file": display_path(path), "bytes": path.stat().st_size}
+            rows = _rows(path)
+            if rows is not None:
+                entry["rows"] = rows
+            out.append({**entry, "sha256": sha256(path)})
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Python and the recorded packages' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in RECORDED_PACKAGES:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
