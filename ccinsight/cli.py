@@ -81,7 +81,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         given.update(values)
     given.update(params.parse_assignments(args.set or []))
     print(f"Running {args.notebook} ...", flush=True)
-    result = runner.run_or_raise(args.notebook, given, args.out, where=where)
+    result = runner.run_or_raise(args.notebook, given, args.out, where=where, timeout_s=args.cell_timeout)
     print(f"Done in {result.duration_s:.1f} s: " + ", ".join(display_path(p) for p in result.files.values()))
     return 0
 
@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="set one parameter (repeatable); values are read as YAML")
     p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK)")
+    p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                   help="stop a cell that runs longer than this and mark the notebook failed")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("deck", help="run every analysis for a month into a deck with an index page",
@@ -161,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="replace an existing deck for the month")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
-    p.add_argument("--cell-timeout", type=int, metavar="SECONDS", help="stop a notebook cell after this long")
+    p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                   help="stop a cell that runs longer than this and mark its notebook failed")
     p.set_defaults(func=_cmd_deck)
     return parser
 
@@ -183,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         from ccinsight.runner import USER_ERRORS
 
         return 2 if getattr(err, "error_name", None) in USER_ERRORS else err.exit_code
+    except OSError as err:  # disk full, no permission, read-only file system
+        if args.debug or err.errno is None:
+            raise
+        where = f"{display_path(err.filename)}: " if err.filename else ""
+        print(f"error: {where}{err.strerror}; nothing was half-written.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -181,9 +181,10 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         frames[name] = read_table(path, name)
     if missing:
         found = sorted(p.name for p in root.iterdir() if p.is_file())
+        listed = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
         raise DataError(f"{display_path(root)} has no file for table(s) {', '.join(missing)} "
                         f"(expected e.g. {missing[0]}.parquet or {missing[0]}.csv); "
-                        f"files found: {', '.join(found) or 'none'}.")
+                        f"files found: {listed or 'none'}.")
     shown = {n: display_path(p) for n, p in files.items()}
     typed, report = contract.validate(frames, shown)
     if validate:

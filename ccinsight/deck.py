@@ -31,7 +31,7 @@ from ccinsight import __version__
 from ccinsight import audit
 from ccinsight import findings as findings_mod
 from ccinsight.config import OUTPUTS_DIR, PARAMS_DIR, PROJECT_ROOT, display_path, resolve_path
-from ccinsight.errors import CCInsightError, ParameterError
+from ccinsight.errors import CCInsightError, OutputError, ParameterError
 
 #: The analyses of a deck, in the order the index shows them.
 NOTEBOOKS = ("data_overview", "training_vs_performance", "script_duration_vs_acceptance", "attrition_survival",
@@ -411,6 +411,19 @@ def _clean_stale(parent: Path) -> None:
 
 
 def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
+                progress: Callable[[str], None]) -> DeckResult:
+    """Build one month's deck; a failed write (disk full, no permission) leaves no trace."""
+    tmp = out / plan.name / f".{month}.tmp-{os.getpid()}"
+    try:
+        return _build_month(plan, month, out, executor, force, timeout_s, progress)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = display_path(err.filename) if err.filename else display_path(out / plan.name)
+        raise OutputError(f"Could not write the deck for {month} to {where}: {err.strerror or err}; any earlier "
+                          f"deck for {month} is left as it was.") from None
+
+
+def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
                 progress: Callable[[str], None]) -> DeckResult:
     parent = out / plan.name
     final = parent / str(month)

@@ -21,6 +21,10 @@ class ParameterError(CCInsightError):
     """A parameter or params file that is unknown, mistyped or out of range."""
 
 
+class OutputError(CCInsightError):
+    """Outputs could not be written (disk full, no permission); nothing half-written is left."""
+
+
 class NotebookFailed(Exception):
     """A notebook cell raised; the executed notebook keeps the error visible."""
 

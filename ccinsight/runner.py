@@ -6,6 +6,7 @@ timings), ``NAME.html`` (the reviewer's rendering) and ``findings.json``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -107,6 +108,17 @@ def _local_kernel_manager():
             # a private folder per kernel: concurrent runs must never share socket files
             return os.path.join(tempfile.mkdtemp(prefix="ccinsight-kernel-"), "kernel")
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # the kernel's own stderr (e.g. socket errors as it dies) goes to a log file, not
+            # into the user's terminal; what went wrong is reported by the runner
+            log = open(os.path.join(os.path.dirname(self.ip), "kernel.log"), "ab")  # noqa: SIM115
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()  # the kernel process holds its own descriptor
+
         def cleanup_ipc_files(self):
             super().cleanup_ipc_files()
             shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
@@ -146,13 +158,15 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         shows the error. Callers decide how to report it; see :func:`run_or_raise`.
     """
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     path = resolve_notebook(notebook)
     name = path.stem
     # parameters were checked strictly above; papermill's own parser cannot read `X | None`
     # annotations and would warn about every such parameter
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # and timeouts / dead kernels are reported below in one sentence, not as log lines
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
     checked, effective = resolve_parameters(path, parameters or {}, where)
     if checked.get("sources"):
         from ccinsight.sources import parse
@@ -174,10 +188,22 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
             error_name = err.ename
             first_line = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
             error = f"cell {err.exec_count} (`{first_line.strip()[:60]}`) raised {err.ename}: {err.evalue}"
+        except CellTimeoutError:
+            error_name = "CellTimeout"
+            error = (f"{_running_cell(tmp / f'{name}.ipynb')} ran longer than the per-cell timeout of {timeout_s} s "
+                     "and was stopped")
+        except DeadKernelError:
+            error_name = "DeadKernel"
+            error = (f"the kernel died while running {_running_cell(tmp / f'{name}.ipynb')} (out of memory, or "
+                     "the process was killed); the notebook stops there")
         duration = time.perf_counter() - started
         import nbformat  # slow to import (schema validators): only once a notebook has run
 
-        executed = nbformat.read(tmp / f"{name}.ipynb", as_version=4)
+        written = tmp / f"{name}.ipynb"
+        executed = nbformat.read(written if written.exists() else path, as_version=4)
+        if error_name in ("CellTimeout", "DeadKernel"):  # papermill saved no error output: add one
+            executed.cells.append(nbformat.v4.new_markdown_cell(f"**This run failed:** {error}."))
+            nbformat.write(executed, written)
         found = findings_mod.collect(executed.cells)
         from ccinsight.report import render_html  # nbconvert is slow to import: only when rendering
 
@@ -195,6 +221,21 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
     return RunResult(notebook=name, out_dir=out_dir, parameters=effective, findings=found,
                      status="failed" if error else "ok", duration_s=duration, error=error,
                      error_name=error_name, files=files)
+
+
+def _running_cell(ipynb: Path) -> str:
+    """'cell N (`first line`)' for the cell papermill was running when it stopped."""
+    try:
+        cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return "a cell"
+    started = [i for i, c in enumerate(cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:  # papermill marks every cell done when it stops: the last one started is it
+        return "a cell"
+    cell = cells[started[-1]]
+    src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    first = next((ln.strip() for ln in src.splitlines() if ln.strip()), "")
+    return f"cell {started[-1] + 1} (`{first[:60]}`)"
 
 
 def run_or_raise(notebook: str, parameters: Mapping[str, Any] | None = None,

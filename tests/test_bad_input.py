@@ -1,0 +1,190 @@
+"""The bad-input corpus: every malformed input ends in exit 2 with a message saying what
+is wrong and where, no traceback, no deck written and no input modified.
+
+Data cases are the contract corpus of ``test_contract.CASES`` (there run through
+``ccinsight validate``), here run through ``ccinsight deck``; params cases break the deck's
+params file. ``docs/bad-input.md`` lists what each case gets; a test keeps it complete.
+Property-based tests then throw random contract violations at the validator.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+
+import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+from ccinsight import contract
+from ccinsight.config import PROJECT_ROOT
+from conftest import run_cli
+from test_contract import CASES as DATA_CASES
+
+MONTH = "2026-06"
+
+
+def _deck_params(folder, **changes) -> dict:
+    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
+    base.update({"data": str(folder), "month": MONTH, "deck": "corpus"})
+    base.update(changes)
+    return base
+
+
+def _write(path, params: dict) -> None:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _mapped_source(tmp_path, folder):
+    pd.read_parquet(folder / "agents.parquet").rename(columns={"site": "Location"}).to_csv(tmp_path / "hr.csv",
+                                                                                          index=False)
+    return {"agents": {"file": str(tmp_path / "hr.csv"), "columns": {"site": "Locaton"}}}
+
+
+# name -> (build the params file in tmp_path for data folder, words the message must hold)
+PARAMS_CASES = {
+    "params: unknown key": (lambda p, d: _write(p, _deck_params(d, colour="blue")), ["colour", "valid keys"]),
+    "params: wrong type": (lambda p, d: _write(p, _deck_params(d, min_cell_size="five")), ["min_cell_size", "int"]),
+    "params: bad month": (lambda p, d: _write(p, _deck_params(d, month="2026-13")), ["2026-13", "YYYY-MM"]),
+    "params: month with no data": (lambda p, d: _write(p, _deck_params(d, month="2019-01")),
+                                   ["2019-01", "no complete month of data", "covers"]),
+    "params: deck name climbing out with ..": (lambda p, d: _write(p, _deck_params(d, deck="../../escape")),
+                                               ["../../escape", "deck name"]),
+    "params: data path outside the project by ..": (lambda p, d: _write(p, _deck_params(d, data="../../../etc")),
+                                                    ["etc", "no file for table"]),
+    "params: unknown notebook section": (lambda p, d: _write(p, _deck_params(d, notebooks={"churn": {}})),
+                                         ["churn", "unknown notebook section"]),
+    "params: parameter of the wrong type": (
+        lambda p, d: _write(p, _deck_params(d, notebooks={"attrition_survival": {"seats_needed": "fifty"}})),
+        ["seats_needed", "must be int", "attrition_survival"]),
+    "params: not UTF-8": (lambda p, d: p.write_bytes("data: données\n".encode("latin-1")), ["not UTF-8"]),
+    "params: not YAML": (lambda p, d: p.write_text("month: [2026-06\n"), ["not valid YAML", "line"]),
+    "params: a list, not a mapping": (lambda p, d: p.write_text("- month\n- data\n"), ["must be a mapping"]),
+    "params: sources for an unknown table": (
+        lambda p, d: _write(p, _deck_params(d, sources={"agent": {"file": "x.csv"}})), ["agent", "agents"]),
+    "params: a mapped column the file lacks": (
+        lambda p, d: _write(p, _deck_params(d, sources=_mapped_source(p.parent, d))),
+        ["Locaton", "did you mean 'Location'", "hr.csv"]),
+}
+
+
+def _fingerprint(folder) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _assert_clean_refusal(result, out, words) -> None:
+    assert result.code == 2, result.text
+    assert "Traceback" not in result.text
+    for w in words:
+        assert w in result.text, f"{w!r} not in: {result.text}"
+    written = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
+    assert written == [], f"a refused deck wrote {written}"
+
+
+def test_the_corpus_has_at_least_30_distinct_inputs():
+    assert len(DATA_CASES) + len(PARAMS_CASES) >= 30
+
+
+@pytest.mark.parametrize("case", sorted(DATA_CASES))
+def test_bad_data_never_starts_a_deck(case, small_copy, tmp_path):
+    table, column, breaker = DATA_CASES[case]
+    breaker(small_copy)
+    params = tmp_path / "deck.yaml"
+    _write(params, _deck_params(small_copy))
+    before = _fingerprint(small_copy)
+    out = tmp_path / "out"
+    result = run_cli("deck", "--params", str(params), "--out", str(out))
+    _assert_clean_refusal(result, out, [table] + ([column] if column else []))
+    assert _fingerprint(small_copy) == before
+
+
+@pytest.mark.parametrize("case", sorted(PARAMS_CASES))
+def test_bad_params_never_start_a_deck(case, small_copy, tmp_path):
+    build, words = PARAMS_CASES[case]
+    params = tmp_path / "deck.yaml"
+    build(params, small_copy)
+    before, params_before = _fingerprint(small_copy), params.read_bytes()
+    out = tmp_path / "out"
+    result = run_cli("deck", "--params", str(params), "--out", str(out))
+    _assert_clean_refusal(result, out, words)
+    assert _fingerprint(small_copy) == before and params.read_bytes() == params_before
+
+
+def test_docs_list_what_every_bad_input_gets():
+    doc = (PROJECT_ROOT / "docs" / "bad-input.md").read_text()
+    listed = set(re.findall(r"^\| ([^|]+?) \|", doc, flags=re.M)) - {"input", "---"}
+    assert listed == set(DATA_CASES) | set(PARAMS_CASES)
+
+
+# --------------------------------------------------------------------------- property-based
+@pytest.fixture(scope="module")
+def clean_tables(small_data) -> dict[str, pd.DataFrame]:
+    return {t: pd.read_parquet(small_data / f"{t}.parquet").head(60) for t in
+            ("agents", "training", "performance", "outbound_calls")}
+
+
+junk = st.one_of(st.text(alphabet=string.printable, min_size=1, max_size=8), st.floats(allow_nan=True),
+                 st.integers(-10**12, 10**12), st.sampled_from(["", " ", "2025-02-30", "NaN", "true", "-1", "1e309"]))
+
+
+@st.composite
+def violation(draw, tables):
+    """A contract table with one random violation: a dropped, renamed or retyped
+    column, junk values in some rows, a duplicated key or no rows at all."""
+    name = draw(st.sampled_from(sorted(tables)))
+    df = tables[name].copy()
+    table = contract.TABLES[name]
+    required = [f.name for f in table.fields if f.required]
+    kind = draw(st.sampled_from(["drop", "rename", "junk", "duplicate", "empty", "nulls"]))
+    col = draw(st.sampled_from(required))
+    if kind == "drop":
+        df = df.drop(columns=col)
+    elif kind == "rename":
+        df = df.rename(columns={col: col + draw(st.sampled_from(["_x", "s", " ", "2"]))})
+    elif kind == "junk":
+        rows = draw(st.lists(st.integers(0, len(df) - 1), min_size=1, max_size=5, unique=True))
+        df[col] = df[col].astype(object)
+        for r in rows:
+            df.iloc[r, df.columns.get_loc(col)] = draw(junk)
+    elif kind == "duplicate":
+        df = pd.concat([df, df.iloc[[draw(st.integers(0, len(df) - 1))]]], ignore_index=True)
+    elif kind == "empty":
+        df = df.iloc[0:0]
+    else:
+        nullable = {f.name for f in table.fields if f.nullable}
+        col = draw(st.sampled_from([c for c in required if c not in nullable]))
+        df[col] = df[col].astype(object)
+        df.iloc[0, df.columns.get_loc(col)] = None
+    return name, kind, col, df
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_violations_are_reported_not_crashed(clean_tables, data):
+    name, kind, col, df = data.draw(violation(clean_tables))
+    frame_before = df.copy()
+    typed, report = contract.validate({name: df}, {name: f"{name}.csv"})  # must not raise
+    pd.testing.assert_frame_equal(df, frame_before)  # the input frame is never modified
+    text = str(report)
+    assert "Traceback" not in text
+    if kind in ("drop", "rename", "empty", "nulls"):
+        assert not report.ok and name in text
+    if kind in ("drop", "rename", "nulls"):
+        assert col in text
+    if kind == "duplicate":  # every table's key is unique
+        assert not report.ok and "duplicate" in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-10**15, 10**15), st.booleans(), st.none()), min_size=1, max_size=30))
+def test_every_column_type_survives_any_values(values):
+    s = pd.Series(values, dtype=object)
+    for f in {f.dtype: f for t in contract.TABLES.values() for f in t.fields}.values():
+        out, bad = contract.coerce_column(f, s)  # must not raise
+        assert len(out) == len(s) and len(bad) == len(s)
+        assert not bad[s.isna()].any()  # empty is never "unparseable"
+        assert np.asarray(bad, dtype=bool).dtype == bool
