@@ -91,6 +91,8 @@ TABLES: dict[str, Table] = {
             "One row per hire (agent / TSR), employed or gone.",
             (
                 Field("agent_id", "string", "Stable identifier of the hire.", checks=(_not_blank(),)),
+                Field("agent_name", "string", "Full name, if the export has one: read only so that reports can be "
+                      "checked never to show it.", required=False, nullable=True),
                 Field("site", "string", "Contact-center site the agent works at."),
                 Field("team", "string", "Team (about 15 agents per team leader)."),
                 Field("hire_date", "date", "First day of employment (training starts)."),

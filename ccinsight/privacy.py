@@ -14,6 +14,11 @@ The default size is :data:`ccinsight.config.MIN_CELL_SIZE` (5); notebooks take i
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import sys
+
 import pandas as pd
 
 from ccinsight.config import MIN_CELL_SIZE
@@ -38,3 +43,36 @@ def suppress_small(frame: pd.DataFrame, count: str = "n", min_cell_size: int = M
     """Rows of ``frame`` whose ``count`` is at least ``min_cell_size``, and the units dropped."""
     small = frame[count] < min_cell_size
     return frame[~small].reset_index(drop=True), int(frame.loc[small, count].sum())
+
+
+# --------------------------------------------------------------------------- pseudonyms
+#: Environment variable holding the secret key of pseudonyms.
+KEY_ENV = "CCINSIGHT_PSEUDONYM_KEY"
+_DEFAULT_KEY = "ccinsight-default-pseudonym-key"
+
+
+DEFAULT_KEY_WARNING = (f"Warning: {KEY_ENV} is not set, so pseudonyms use the built-in default key and anyone "
+                       "with ccinsight can link them back to agent IDs. Set it to a secret before sharing reports.")
+
+
+def pseudonym_key() -> bytes:
+    """The pseudonym key from the environment; the built-in default with a warning on
+    stderr (shown in the notebook and its rendered page)."""
+    key = os.environ.get(KEY_ENV)
+    if not key:
+        print(DEFAULT_KEY_WARNING, file=sys.stderr)
+        key = _DEFAULT_KEY
+    return key.encode("utf-8")
+
+
+def pseudonymise(ids: pd.Series, key: bytes | None = None, prefix: str = "agent") -> pd.Series:
+    """Stable pseudonyms for identifiers: ``agent-`` and 8 hex digits of HMAC-SHA256(key, id).
+
+    The same ID and key always give the same pseudonym (so a reviewer can follow a person
+    across reports) and without the key it cannot be reversed. The analyst who holds the
+    key finds a person by pseudonymising the ID list.
+    """
+    key = key if key is not None else pseudonym_key()
+    codes = {v: f"{prefix}-{hmac.new(key, str(v).encode('utf-8'), hashlib.sha256).hexdigest()[:8]}"
+             for v in pd.unique(ids.dropna())}
+    return ids.map(codes)

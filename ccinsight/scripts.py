@@ -26,6 +26,7 @@ from ccinsight.config import display_path, resolve_path
 from ccinsight.data import table_file
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.plotting import new_axes
+from ccinsight.privacy import suppress_small
 from ccinsight.stats import wilson
 
 #: Knots (seconds) of the talk-time spline; fixed so fits on counts and on raw calls agree.
@@ -549,7 +550,7 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
     current = check_aggregate(agg[agg["month"] >= str(start)] if len(agg) else agg, calls, months_text)
     by_second = current.groupby("talk_s")[["n", "accepted", "converted"]].sum().reset_index()
     bins = binned_acceptance(by_second, bin_s, cap_s, alpha)
-    bins = bins[bins["n"] >= min_cell_size]
+    bins, _ = suppress_small(bins, "n", min_cell_size)
     fit = fit_curve(by_second, cap_s)
     grid = np.arange(1, cap_s + 1)
     curve = predict_curve(fit, grid, cap_s, alpha)
@@ -564,7 +565,7 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
              "high": hi5 if n_long else np.nan, "n": n_long}
     has_time = current["hour"].nunique() > 1
     hours = hour_table(current, alpha=alpha)
-    hours = hours[(hours["n"] >= min_cell_size)] if has_time else hours.iloc[0:0]
+    hours = suppress_small(hours, "n", min_cell_size)[0] if has_time else hours.iloc[0:0]
     parts = current.assign(part=day_part(current["hour"]))
     day_curves = {}
     for name in DAY_PARTS:
@@ -572,7 +573,7 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
         if has_time and sub["n"].sum() >= 50 * min_cell_size:
             day_curves[name] = predict_curve(fit_curve(sub, cap_s), grid[shown], cap_s, alpha)
     versions = version_table(current, alpha)
-    versions = versions[versions["n"] >= min_cell_size].sort_values("first_month", kind="stable")
+    versions = suppress_small(versions, "n", min_cell_size)[0].sort_values("first_month", kind="stable")
     known = versions["script_version"].tolist()
     if baseline_version not in known:
         raise ParameterError(f"baseline_version '{baseline_version}' has no calls in {months_text}; "

@@ -28,7 +28,7 @@ from scipy.special import expit, logit
 from ccinsight.config import DEFAULT_SEED
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 CHANNELS = ("referral", "job_board", "campus", "agency", "walk_in", "social_media", "rehire")
 
@@ -235,6 +235,21 @@ def _cluster_school_exits(agents: pd.DataFrame, t: np.ndarray, plan: Plan,
         movers = rows[(rows != first) & follow[rows]]
         t[movers] = np.minimum(t[movers], t[first] + lag[movers])
     return t
+
+
+FIRST_NAMES = ("Aiko", "Bongani", "Carmen", "Dmitri", "Esperanza", "Farid", "Greta", "Hamza", "Ines", "Jomo",
+               "Kalani", "Ludmila", "Mateus", "Nkechi", "Oskar", "Priya", "Quentin", "Rosalind", "Soren", "Tatiana",
+               "Ulrich", "Valentina", "Wendell", "Ximena", "Yusuf", "Zofia")
+LAST_NAMES = ("Abernathy", "Bergstrom", "Castellanos", "Dimitriou", "Eberhardt", "Fairweather", "Gallagher",
+              "Hakimi", "Ishikawa", "Jablonski", "Kowalczyk", "Lindqvist", "Montgomery", "Nakashima", "Oyelaran",
+              "Pemberton", "Quintanilla", "Rasmussen", "Szczepanski", "Thorvaldsen", "Uchenna", "Villanueva",
+              "Whitcombe", "Xanthopoulos", "Yamamoto", "Zielinski")
+
+
+def _names(n: int, rng: np.random.Generator) -> list[str]:
+    """Full names for the hires, distinct, so a privacy scan can look for every one."""
+    pairs = [f"{f} {m}. {l}" for f in FIRST_NAMES for l in LAST_NAMES for m in "ABCDEFGHJKLMNPRSTVW"]
+    return list(rng.choice(np.array(pairs), n, replace=False))
 
 
 def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
@@ -511,9 +526,11 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
     training, performance = _training_and_performance(agents, hidden, plan, rng)
     calls, calib = _calls(agents, training, plan, rng)
     truth = _truth(plan, agents, hidden, calls, calib, seed, scale)
+    agents["agent_name"] = _names(len(agents), np.random.default_rng([seed, 1]))  # own stream: effects unchanged
     tables = {
-        "agents": agents[["agent_id", "site", "team", "hire_date", "exit_date", "exit_type", "hiring_channel",
-                          "cohort_id", "school", "onboarding_program", "certified", "certification_date"]],
+        "agents": agents[["agent_id", "agent_name", "site", "team", "hire_date", "exit_date", "exit_type",
+                          "hiring_channel", "cohort_id", "school", "onboarding_program", "certified",
+                          "certification_date"]],
         "training": training,
         "performance": performance,
         "outbound_calls": calls.drop(columns=["_p_accept", "_p_convert"]),

@@ -323,6 +323,34 @@ class TrainingResult:
             ax.set_ylabel(f"{METRIC_LABELS[self.metric]}, months {self.window[0]}-{self.window[1]}")
         return axes
 
+    def outliers(self, n: int = 10) -> pd.DataFrame:
+        """The trainees whose performance is furthest from what their class's score line
+        predicts, by pseudonym (never an agent ID or name): coaching candidates, or scores
+        to re-examine. Only classes large enough to estimate are used; ``z`` is the
+        residual in units of the class's residual spread."""
+        from ccinsight.privacy import pseudonymise
+
+        rows = []
+        estimated = set(self.cohorts.loc[self.cohorts["estimated"], "cohort_id"])
+        for cohort, g in self.joined[self.joined["cohort_id"].isin(estimated)].groupby("cohort_id"):
+            if g["training_score"].nunique() < 2:
+                continue
+            slope, intercept = np.polyfit(g["training_score"], g["performance"], 1)
+            expected = intercept + slope * g["training_score"]
+            resid = g["performance"] - expected
+            sd = resid.std(ddof=2)
+            if sd > 0:
+                rows.append(g.assign(expected=expected, z=resid / sd))
+        if not rows:
+            return pd.DataFrame(columns=["agent", "cohort_id", "training_score", "performance", "expected", "z"])
+        out = pd.concat(rows)
+        out = out.loc[out["z"].abs().sort_values(ascending=False, kind="stable").index[:n]]
+        out = out.assign(agent=pseudonymise(out["agent_id"]),
+                         reading=np.where(self.direction * out["z"] > 0, "better than the score predicts",
+                                          "worse than the score predicts"))
+        return out[["agent", "cohort_id", "training_score", "performance", "expected", "z", "reading"]] \
+            .reset_index(drop=True)
+
     def _repr_html_(self) -> str:
         return f"<p>{self!r}</p>" + self.summary().to_html(index=False, na_rep="", float_format="{:.3f}".format)
 

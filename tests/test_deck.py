@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -223,3 +225,61 @@ def test_dask_cluster_runs_the_same_deck(synthetic, tmp_path):
     found = json.loads((tmp_path / "o" / "monthly" / MONTH / "findings.json").read_text())
     assert set(found) == {"data_overview", "training_vs_performance"}
     assert found["data_overview"]["n_hires"] == 2500
+
+
+# --------------------------------------------------------------------------- privacy and determinism
+_IMAGES = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\\n]+|\"image/png\": \"[A-Za-z0-9+/=\\n]+\"")
+
+
+def test_no_agent_id_or_name_in_any_deck_output(built, tables):
+    """Every file of a full deck: executed notebooks, reviewer pages, index, findings,
+    manifest. Image payloads are left out of the scan (base64 text can spell anything)."""
+    folder, _ = built
+    agents = tables["agents"]
+    ids, names = set(agents["agent_id"]), set(agents["agent_name"])
+    assert len(ids) == len(names) == len(agents) > 2000
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".html", ".ipynb", ".json"}
+    leaks = []
+    for path in files:
+        text = _IMAGES.sub("", path.read_text(encoding="utf-8"))
+        leaks += [(path.name, x) for x in set(re.findall(r"A1\d{4}", text)) & ids]
+        leaks += [(path.name, n) for n in names if n in text]
+    assert leaks == []
+    # the one table that lists people shows pseudonyms, and says how they are made
+    page = (folder / "training_vs_performance.html").read_text()
+    assert re.search(r"agent-[0-9a-f]{8}", page) and "keyed hash" in page
+
+
+def test_pseudonyms_are_keyed_hashes(monkeypatch, capsys):
+    import hashlib
+    import hmac
+
+    from ccinsight.privacy import KEY_ENV, pseudonymise
+
+    ids = pd.Series(["A10001", "A10002", "A10001", None])
+    monkeypatch.setenv(KEY_ENV, "s3cret")
+    got = pseudonymise(ids)
+    want = "agent-" + hmac.new(b"s3cret", b"A10001", hashlib.sha256).hexdigest()[:8]
+    assert got[0] == got[2] == want and got[1] != got[0] and pd.isna(got[3])
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv(KEY_ENV)
+    assert pseudonymise(ids)[0] != want  # another key, another pseudonym
+    assert f"{KEY_ENV} is not set" in capsys.readouterr().err  # and a clear warning
+
+
+def test_same_inputs_give_byte_identical_findings(synthetic, tmp_path):
+    """The notebooks with randomness (a seeded permutation test) and the most arithmetic."""
+    params = tmp_path / "deck.yaml"
+    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
+    base["notebooks"] = {k: v for k, v in base["notebooks"].items()
+                         if k in ("attrition_survival", "training_vs_performance")}
+    params.write_text(yaml.safe_dump(base))
+    runs = []
+    for name in ("first", "second"):
+        result = run_cli("deck", "--params", str(params), "--out", str(tmp_path / name), "--month", MONTH)
+        assert result.code == 0, result.text
+        runs.append((tmp_path / name / "monthly" / MONTH / "findings.json").read_bytes())
+    assert runs[0] == runs[1]
+    found = json.loads(runs[0])
+    assert found["attrition_survival"]["clustered_exit_p"] is not None  # the seeded permutation test ran
