@@ -187,17 +187,31 @@ def _warm_up() -> None:
     report._exporter()
 
 
+def _ready() -> None:
+    """A no-op: submitting one per worker starts the workers (and their warm-up)."""
+
+
 class LocalExecutor:
-    """A pool of local worker processes."""
+    """A pool of local worker processes, started early so their warm-up overlaps the
+    deck's input checks in the main process."""
 
     def __init__(self, jobs: int):
         self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "LocalExecutor":
+        self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_warm_up)
+        for _ in range(self.jobs):
+            self.pool.submit(_ready)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(cancel_futures=True)
 
     def run(self, tasks: list[dict]) -> Iterator[dict]:
-        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_warm_up) as pool:
-            futures = [pool.submit(run_task, t) for t in tasks]
-            for f in as_completed(futures):
-                yield f.result()
+        futures = [self.pool.submit(run_task, t) for t in tasks]
+        for f in as_completed(futures):
+            yield f.result()
 
 
 class DaskExecutor:
@@ -205,6 +219,12 @@ class DaskExecutor:
 
     def __init__(self, address: str):
         self.address = address
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
 
     def run(self, tasks: list[dict]) -> Iterator[dict]:
         from dask.distributed import Client, as_completed as dask_completed
@@ -493,8 +513,8 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
              timeout_s: int | None = None, progress: Callable[[str], None] | None = None) -> list[DeckResult]:
     """Build the deck for one month, or for each month of a range."""
     plan = load_plan(params_file, month, months)
-    months_to_run = check_inputs(plan, plan.months)
     out_dir = resolve_path(out) if out else OUTPUTS_DIR
-    executor = make_executor(jobs, scheduler)
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    return [build_month(plan, m, out_dir, executor, force, timeout_s, say) for m in months_to_run]
+    with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
+        months_to_run = check_inputs(plan, plan.months)
+        return [build_month(plan, m, out_dir, executor, force, timeout_s, say) for m in months_to_run]
