@@ -31,7 +31,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ccinsight import contract, data
+    from ccinsight import data
 
     folder, sources = args.data, None
     if args.params:
@@ -47,7 +47,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for line in ds.notes:
             print(f"note: {line}")
     else:
-        ds = data.load(folder, [t for t in contract.TABLES], validate=False)
+        ds = data.load(folder, validate=False)
     print(ds.report)
     if ds.report.ok:
         needed = {"agents", "training", "performance", "outbound_calls"}

@@ -8,6 +8,7 @@ statsmodels.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -274,7 +275,7 @@ def test_hr_example_attrition_matches_statsmodels(tmp_path):
     result = run_cli("run", "attrition_survival", "--params", "params/examples/hr_dataset.yaml", "--out", str(out))
     assert result.code == 0, result.text
     found = json.loads((out / "findings.json").read_text())
-    hr, days, event = _hr_survival("2019-02-28")
+    hr, days, event = _hr_survival("2018-10-31")
     assert found["n_hires"] == len(hr) == 311 and found["n_exits"] == event.sum() and found["excluded_hires"] == 0
     sf = SurvfuncRight(days.to_numpy(float), event.to_numpy())
     at = {row["day"]: row for row in found["survival_curve"]}
@@ -295,11 +296,11 @@ def test_hr_example_channels_match_statsmodels(tmp_path):
                      "--out", str(out))
     assert result.code == 0, result.text
     found = json.loads((out / "findings.json").read_text())
-    hr, days, event = _hr_survival("2019-02-28")
+    hr, days, event = _hr_survival("2018-10-31")
     mapping = yaml.safe_load(open("params/examples/hr_dataset.yaml"))["sources"]["agents"]["values"]["hiring_channel"]
     channel = hr["RecruitmentSource"].str.strip().map(mapping)
     hire = pd.to_datetime(hr["DateofHire"], format="%m/%d/%y")
-    window = hire <= pd.Timestamp("2019-02-28") - pd.Timedelta(days=60)
+    window = hire <= pd.Timestamp("2018-10-31") - pd.Timedelta(days=60)
     rows = {r["hiring_channel"]: r for r in found["channels"]}
     assert min(r["hires"] for r in rows.values()) >= 5 and "other" not in rows
     for name, r in rows.items():
@@ -309,3 +310,15 @@ def test_hr_example_channels_match_statsmodels(tmp_path):
         expected = sf.surv_prob[before][-1] if before.any() else 1.0
         assert r["hires"] == int(mask.sum())
         assert r["retention_90d"] == pytest.approx(expected, abs=1e-9)
+
+
+@needs_shared
+def test_hr_example_runs_as_a_deck_with_its_sources_fingerprinted(tmp_path):
+    result = run_cli("deck", "--params", "params/examples/hr_dataset.yaml", "--out", str(tmp_path))
+    assert result.code == 0, result.text
+    folder = tmp_path / "hr-example" / "2018-10"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [(i["table"], i["file"]) for i in manifest["inputs"]] == [("agents", "../shared/data/HRDataset_v14.csv")]
+    assert manifest["inputs"][0]["sha256"] == hashlib.sha256(HR.read_bytes()).hexdigest()
+    assert {n["notebook"]: n["status"] for n in manifest["notebooks"]} == {
+        "attrition_survival": "ok", "hiring_channel_quality": "ok"}
