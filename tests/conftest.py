@@ -14,7 +14,37 @@ import pytest
 from ccinsight import synth
 from ccinsight.config import PROJECT_ROOT, SYNTHETIC_DIR
 
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """Where the public data sets are: ``$CCINSIGHT_SHARED_DATA``, ``../shared/data`` beside the
+    checkout, or beside the checkout this one was cloned from (CI tests a fresh clone)."""
+    if os.environ.get("CCINSIGHT_SHARED_DATA"):
+        return Path(os.environ["CCINSIGHT_SHARED_DATA"]).resolve()
+    here = PROJECT_ROOT.parent / "shared" / "data"
+    if here.is_dir():
+        return here
+    origin = subprocess.run(["git", "-C", str(PROJECT_ROOT), "remote", "get-url", "origin"],
+                            capture_output=True, text=True).stdout.strip()
+    if origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "data"
+        if cloned_from.is_dir():
+            return cloned_from
+    return here
+
+
+SHARED_DATA = _shared_data()
+
+
+def example_params(name: str, folder: Path) -> str:
+    """``params/examples/NAME``, its ``../shared/data`` paths pointed at SHARED_DATA when the
+    data sets are elsewhere (a copy written to FOLDER; the committed file is never changed)."""
+    path = PROJECT_ROOT / "params" / "examples" / name
+    if SHARED_DATA == PROJECT_ROOT.parent / "shared" / "data":
+        return str(path.relative_to(PROJECT_ROOT))
+    copy = folder / name
+    copy.write_text(path.read_text().replace("../shared/data/", f"{SHARED_DATA}/"))
+    return str(copy)
 
 
 @dataclass

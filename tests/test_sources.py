@@ -21,12 +21,13 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from ccinsight import data, sources
 from ccinsight.errors import DataError, ParameterError
-from conftest import SHARED_DATA, run_cli
+from conftest import SHARED_DATA, example_params, run_cli
 
 HR = SHARED_DATA / "HRDataset_v14.csv"
 BANK = SHARED_DATA / "bank-full.csv"
 needs_shared = pytest.mark.skipif(not (HR.exists() and BANK.exists()),
-                                  reason="../shared/data is absent (a user's checkout has no shared data sets)")
+                                  reason=f"the public data sets are absent ({SHARED_DATA}; set CCINSIGHT_SHARED_DATA "
+                                         "to run these example tests)")
 
 
 def _agents_export(small_data, path):
@@ -234,7 +235,8 @@ def test_a_notebook_says_what_it_skipped_for_lack_of_data(small_data, tmp_path):
 @needs_shared
 def test_bank_marketing_example_matches_plain_pandas(tmp_path):
     out = tmp_path / "bank"
-    result = run_cli("run", "script_duration_vs_acceptance", "--params", "params/examples/bank_marketing.yaml",
+    params = example_params("bank_marketing.yaml", tmp_path)
+    result = run_cli("run", "script_duration_vs_acceptance", "--params", params,
                      "--out", str(out))
     assert result.code == 0, result.text
     found = json.loads((out / "findings.json").read_text())
@@ -272,7 +274,8 @@ def _hr_survival(as_of: str):
 @needs_shared
 def test_hr_example_attrition_matches_statsmodels(tmp_path):
     out = tmp_path / "hr"
-    result = run_cli("run", "attrition_survival", "--params", "params/examples/hr_dataset.yaml", "--out", str(out))
+    params = example_params("hr_dataset.yaml", tmp_path)
+    result = run_cli("run", "attrition_survival", "--params", params, "--out", str(out))
     assert result.code == 0, result.text
     found = json.loads((out / "findings.json").read_text())
     hr, days, event = _hr_survival("2018-10-31")
@@ -292,7 +295,7 @@ def test_hr_example_attrition_matches_statsmodels(tmp_path):
 @needs_shared
 def test_hr_example_channels_match_statsmodels(tmp_path):
     out = tmp_path / "hr"
-    result = run_cli("run", "hiring_channel_quality", "--params", "params/examples/hr_dataset.yaml",
+    result = run_cli("run", "hiring_channel_quality", "--params", example_params("hr_dataset.yaml", tmp_path),
                      "--out", str(out))
     assert result.code == 0, result.text
     found = json.loads((out / "findings.json").read_text())
@@ -314,11 +317,12 @@ def test_hr_example_channels_match_statsmodels(tmp_path):
 
 @needs_shared
 def test_hr_example_runs_as_a_deck_with_its_sources_fingerprinted(tmp_path):
-    result = run_cli("deck", "--params", "params/examples/hr_dataset.yaml", "--out", str(tmp_path))
+    result = run_cli("deck", "--params", example_params("hr_dataset.yaml", tmp_path), "--out", str(tmp_path))
     assert result.code == 0, result.text
     folder = tmp_path / "hr-example" / "2018-10"
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert [(i["table"], i["file"]) for i in manifest["inputs"]] == [("agents", "../shared/data/HRDataset_v14.csv")]
-    assert manifest["inputs"][0]["sha256"] == hashlib.sha256(HR.read_bytes()).hexdigest()
+    [source] = manifest["inputs"]
+    assert source["table"] == "agents" and source["file"].endswith("shared/data/HRDataset_v14.csv")
+    assert source["sha256"] == hashlib.sha256(HR.read_bytes()).hexdigest()
     assert {n["notebook"]: n["status"] for n in manifest["notebooks"]} == {
         "attrition_survival": "ok", "hiring_channel_quality": "ok"}
