@@ -154,6 +154,18 @@ class AttritionResult:
                 rows.append({"group": label, "day": t, **attrition_at(kmf, t)})
         return pd.DataFrame(rows)
 
+    def horizons_table(self) -> pd.DataFrame:
+        """The same as a reviewer reads it: a row per group, a column per horizon,
+        attrition with its 95% interval in each cell."""
+        from ccinsight.tables import interval_text
+
+        h = self.horizons()
+        h["text"] = [interval_text(r.attrition, r.low, r.high, percent=True) for r in h.itertuples()]
+        wide = h.pivot(index="group", columns="day", values="text")
+        wide = wide.reindex(h["group"].drop_duplicates())
+        wide.columns = [f"within {d} days" for d in wide.columns]
+        return wide.rename_axis(self.group_by if self.groups else "group")
+
     def summary(self) -> pd.DataFrame:
         """Per group: hires, exits, 90-day attrition with interval, median tenure."""
         return self.group_table
@@ -196,6 +208,7 @@ class AttritionResult:
             "hires_for_seats_90pct_sure": self.seats.get("hires_90pct_sure"),
             "n_hires": int(len(self.table)), "n_exits": int(self.table["event"].sum()),
             "as_of": self.as_of.date(), "window_start": self.window_start.date(),
+            "first_hire": self.table["hire_date"].min().date(), "last_hire": self.table["hire_date"].max().date(),
             "excluded_bursts": self.excluded.get("bursts", []),
             "excluded_hires": self.excluded.get("hires", 0),
         })
@@ -211,8 +224,9 @@ class AttritionResult:
     def narrative(self) -> str:
         f = self.findings()
         pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
-        lines = [f"**{f['n_hires']:,} hires from {f['window_start']} to {f['as_of']}, {f['n_exits']:,} of whom "
-                 f"have left.** Those still employed count only for the days they have been here (censored)."]
+        lines = [f"**{f['n_hires']:,} hires (hired {f['first_hire']} to {f['last_hire']}), followed to {f['as_of']}; "
+                 f"{f['n_exits']:,} have left.** Those still employed count only for the days they have been here "
+                 "(censored)."]
         if f["excluded_hires"]:
             b = "; ".join(f"{x['channel']} {x['start']}..{x['end']} ({x['hires']} hires, "
                           f"{pct(x['attrition_90d'])} gone by day 90)" for x in f["excluded_bursts"])
@@ -336,7 +350,12 @@ class AttritionResult:
         return ax
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.group_table.to_html(index=False, float_format="{:.3f}".format)
+        from ccinsight.tables import reviewer_html
+
+        return f"<p>{self!r}</p>" + reviewer_html(
+            self.group_table, intervals={"attrition_90d": ("low", "high")}, percent={"attrition_90d"},
+            labels={"group": self.group_by, "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
+                    "median_tenure_days": "median tenure (days; empty: over half still here)"}, decimals=0)
 
 
 # --------------------------------------------------------------------------- pieces
@@ -360,18 +379,25 @@ def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction:
         res["p_adj"] = multipletests(res["p"], method=correction)[1]
         pairwise = res[["group_a", "group_b", "test_statistic", "p", "p_adj"]]
     reference = labels.value_counts().index[0]
-    z = stats.norm.ppf(1 - alpha / 2)
-    rows = []
-    for g, kmf in groups.items():
-        if g == reference:
-            continue
-        ref = groups[reference]
-        s_g = float(_step_at(kmf.survival_function_, 90).iloc[0])
-        s_r = float(_step_at(ref.survival_function_, 90).iloc[0])
-        se = np.sqrt(greenwood_var(kmf, 90) + greenwood_var(ref, 90))
-        rows.append({"group": g, "reference": reference, "difference": s_g - s_r,
-                     "low": s_g - s_r - z * se, "high": s_g - s_r + z * se})
+    rows = [{"group": g, "reference": reference, **survival_difference(kmf, groups[reference], 90)}
+            for g, kmf in groups.items() if g != reference]
     return groups, p, pairwise, pd.DataFrame(rows)
+
+
+def survival_difference(kmf_a, kmf_b, t: float) -> dict:
+    """S_a(t) - S_b(t) with a MOVER interval (Zou & Donner 2008; Newcombe's method for two
+    proportions) built from each group's own interval, as shown in the group table.
+
+    A Wald interval from Greenwood variances collapses when a group has no exit by ``t``
+    (variance 0) and then claims a precision the data do not have; MOVER uses that group's
+    exact interval instead, and keeps the asymmetry of the log-log intervals.
+    """
+    a, b = attrition_at(kmf_a, t), attrition_at(kmf_b, t)
+    s_a, s_b = 1 - a["attrition"], 1 - b["attrition"]
+    lo_a, hi_a, lo_b, hi_b = 1 - a["high"], 1 - a["low"], 1 - b["high"], 1 - b["low"]
+    d = s_a - s_b
+    return {"difference": d, "low": d - np.hypot(s_a - lo_a, hi_b - s_b),
+            "high": d + np.hypot(hi_a - s_a, s_b - lo_b)}
 
 
 def _design(table: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:

@@ -110,7 +110,8 @@ class ChannelResult:
     bursts: pd.DataFrame
     differ_p: float
     pooled: tuple[str, ...]
-    window: tuple[pd.Timestamp, pd.Timestamp]
+    window: tuple[pd.Timestamp, pd.Timestamp]  # hire dates considered
+    hired: tuple[pd.Timestamp, pd.Timestamp]  # first and last hire actually in it
     as_of: pd.Timestamp
     n_hires: int
     overall_retention: float  # hires outside bulk drives
@@ -119,7 +120,7 @@ class ChannelResult:
 
     def __repr__(self) -> str:
         return (f"ChannelResult({self.n_hires:,} hires in {len(self.table)} channels, hired "
-                f"{self.window[0].date()}..{self.window[1].date()}, as of {self.as_of.date()})")
+                f"{self.hired[0].date()}..{self.hired[1].date()}, as of {self.as_of.date()})")
 
     def summary(self) -> pd.DataFrame:
         return self.table
@@ -144,6 +145,7 @@ class ChannelResult:
             "n_hires": self.n_hires,
             "overall_retention_90d": self.overall_retention,
             "window_start": self.window[0].date(), "window_end": self.window[1].date(), "as_of": self.as_of.date(),
+            "first_hire": self.hired[0].date(), "last_hire": self.hired[1].date(),
         }
 
     def headline(self):
@@ -154,8 +156,9 @@ class ChannelResult:
     def narrative(self) -> str:
         f = self.findings()
         pct = lambda x: "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"  # noqa: E731
-        lines = [f"**{f['n_hires']:,} hires from {f['window_start']} to {f['window_end']} in {len(self.table)} "
-                 f"channels**; outside bulk drives, {pct(self.overall_retention)} of hires are still here at day 90."]
+        lines = [f"**{f['n_hires']:,} hires in {len(self.table)} channels** (hired {f['first_hire']} to "
+                 f"{f['last_hire']}, all at least {(self.as_of - self.window[1]).days} days before {f['as_of']}); "
+                 f"outside bulk drives, {pct(self.overall_retention)} of hires are still here at day 90."]
         if f["pooled_channels"]:
             lines.append(f"- Channels with fewer than the minimum number of hires are pooled as '{OTHER}': "
                          f"{', '.join(f['pooled_channels'])}.")
@@ -217,7 +220,17 @@ class ChannelResult:
         return ax
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.ranked.to_html(index=False, float_format="{:.3f}".format, na_rep="")
+        from ccinsight.tables import reviewer_html
+
+        return f"<p>{self!r}</p>" + reviewer_html(
+            self.ranked, intervals={"retention_90d": ("low", "high"), "cert_pass_rate": ("cert_low", "cert_high"),
+                                    "perf_mean": ("perf_low", "perf_high")},
+            percent={"retention_90d", "cert_pass_rate", "retention_90d_shrunk"},
+            labels={"hiring_channel": "channel", "retention_90d": "still here at day 90 (95% CI)",
+                    "cert_pass_rate": "certified (95% CI)", "perf_mean": "early performance (95% CI)",
+                    "retention_90d_shrunk": "day-90 retention, shrunk for ranking",
+                    "days_to_certification": "median days to certification", "examined": "certification results",
+                    "perf_n": "with performance"}, decimals=2)
 
 
 def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_days: int = 60,
@@ -336,6 +349,7 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
                            "retention_60d": r60, "channel_normal_retention_60d": normal60})
     bursts = pd.DataFrame(burst_rows, columns=["channel", "start", "end", "hires", "retention_60d",
                                                "channel_normal_retention_60d"])
+    hired = (table["hire_date"].min(), table["hire_date"].max())
     return ChannelResult(table=out.drop(columns=["_n_eff"]), bursts=bursts, differ_p=differ_p, pooled=tuple(pooled),
-                         window=(start, end), as_of=as_of_ts, n_hires=len(table), overall_retention=overall,
+                         window=(start, end), hired=hired, as_of=as_of_ts, n_hires=len(table), overall_retention=overall,
                          notes=tuple(notes), alpha=alpha)

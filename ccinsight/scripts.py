@@ -431,7 +431,7 @@ class ScriptResult:
         ax.plot(c["talk_s"] / 60, c["rate"], color="tab:red", label="logistic spline fit")
         ax.fill_between(c["talk_s"] / 60, c["low"], c["high"], color="tab:red", alpha=0.15)
         ax.axhline(self.target, color="0.4", ls="--", lw=1, label=f"target {self.target:.0%}")
-        if np.isfinite(self.longest["seconds"]):
+        if not self.rising and 0 < self.longest["seconds"] < np.inf:  # a rising curve sets no length
             ax.axvline(self.longest["seconds"] / 60, color="tab:green", ls=":", lw=1.2,
                        label=f"longest within target: {_mmss(self.longest['seconds'])}")
         ax.set_xlabel("talk time (minutes)")
@@ -487,7 +487,16 @@ class ScriptResult:
         return ax
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.summary().to_html(index=False, float_format="{:.3f}".format)
+        from ccinsight.tables import reviewer_html
+
+        return f"<p>{self!r}</p>" + reviewer_html(
+            self.summary(), intervals={"mean_talk_s": ("mean_talk_low", "mean_talk_high"),
+                                       "acceptance": ("acceptance_low", "acceptance_high"),
+                                       "conversion": ("conversion_low", "conversion_high")},
+            percent={"acceptance", "conversion"}, decimals=0,
+            labels={"n": "connected calls", "first_month": "first month", "mean_talk_s": "mean talk time, s (95% CI)",
+                    "median_talk_s": "median talk time, s", "acceptance": "accepted (95% CI)",
+                    "conversion": "converted (95% CI)"})
 
 
 def _p(p: float) -> str:

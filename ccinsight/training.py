@@ -352,7 +352,13 @@ class TrainingResult:
             .reset_index(drop=True)
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.summary().to_html(index=False, na_rep="", float_format="{:.3f}".format)
+        from ccinsight.tables import reviewer_html
+
+        return f"<p>{self!r}</p>" + reviewer_html(
+            self.summary(), intervals={"r": ("r_low", "r_high")}, pvalues={"p_adj"}, decimals=2,
+            labels={"cohort_id": "training class", "training_end": "training ended", "n": "trainees",
+                    "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p ({self.correction})",
+                    "flagged": "score does not predict", "estimated": "enough trainees"})
 
 
 def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int] = (2, 3), min_size: int = 8,

@@ -87,6 +87,19 @@ def test_longest_within_target_reads_the_curve():
     assert scripts.longest_within_target(curve, 0.7) == {"seconds": 101, "low": 100, "high": 102}
 
 
+def test_a_rising_curve_is_not_turned_into_a_script_length(tmp_path):
+    # durations that follow interest: the longer the call, the likelier the yes
+    df = _calls()
+    rng = np.random.default_rng(3)
+    df["accepted"] = rng.random(len(df)) < expit(-2.5 + 0.8 * (df["talk_time_s"] - 180) / 60)
+    df.to_parquet(tmp_path / "outbound_calls.parquet", index=False)
+    result = scripts.analyse(tmp_path, month="2026-09", acceptance_target=0.3)
+    assert result.rising and result.findings()["max_minutes_for_target"] is None
+    ax = result.plot()
+    assert not any("longest within target" in t.get_text() for t in ax.get_legend().get_texts())
+    assert "rises" in ax.get_title() and "cannot set a script length" in result.narrative()
+
+
 def test_month_without_calls_is_one_sentence(calls_dir):
     folder, _ = calls_dir
     with pytest.raises(DataError, match="no calls in 2025-01"):
