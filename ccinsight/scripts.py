@@ -500,7 +500,10 @@ class ScriptResult:
 
 
 def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    from ccinsight.tables import p_value
+
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _mmss(seconds: float) -> str:

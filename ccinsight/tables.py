@@ -49,7 +49,7 @@ def reviewer_html(frame: pd.DataFrame, *, intervals: Mapping[str, tuple[str, str
                   decimals: int = 3) -> str:
     """HTML table: each ``intervals`` estimate merged with its (low, high) columns, the
     ``percent`` columns as percentages, ``pvalues`` as p-values, columns renamed by ``labels``."""
-    intervals, percent, labels = dict(intervals or {}), set(percent), dict(labels or {})
+    intervals, percent, pvalues, labels = dict(intervals or {}), set(percent), set(pvalues), dict(labels or {})
     bounds = {c for pair in intervals.values() for c in pair}
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
@@ -60,7 +60,7 @@ def reviewer_html(frame: pd.DataFrame, *, intervals: Mapping[str, tuple[str, str
             low, high = intervals[col]
             values = [interval_text(e, lo, hi, pct, decimals)
                       for e, lo, hi in zip(frame[col], frame[low], frame[high])]
-        elif col in set(pvalues):
+        elif col in pvalues:
             values = [p_value(v) for v in frame[col]]
         else:
             values = [number(v, pct, decimals) for v in frame[col].astype(object)]
