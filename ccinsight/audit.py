@@ -6,37 +6,16 @@ which data (file, size, SHA-256) and which versions produced its numbers.
 """
 from __future__ import annotations
 
-import glob as globmod
-import hashlib
 import platform
 import subprocess
 from pathlib import Path
 
-from ccinsight.config import PROJECT_ROOT, display_path, resolve_path
+from ccinsight.config import PACKAGE_CHECKOUT, display_path, resolve_path
+from ccinsight.readers import count_rows, sha256, source_files, table_file
 
 #: Packages whose versions are recorded with every run.
 RECORDED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "lifelines", "duckdb", "pandera", "scikit-learn",
                      "papermill", "nbconvert", "seaborn")
-
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _rows(path: Path) -> int | None:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    if path.suffix == ".csv":
-        with open(path, "rb") as f:
-            return max(0, sum(1 for _ in f) - 1)
-    return None
 
 
 def input_files(data: str, sources: dict | None = None, tables: list[str] | None = None) -> list[dict]:
@@ -46,27 +25,29 @@ def input_files(data: str, sources: dict | None = None, tables: list[str] | None
     listed by its password-free location, without a fingerprint.
     """
     from ccinsight import contract
-    from ccinsight.data import table_file
+    from ccinsight.sources import parse
 
     root = resolve_path(data)
+    parsed = parse(sources)
     out = []
     for name in tables or list(contract.TABLES):
         if sources:
-            from ccinsight.sources import parse
-
-            src = parse(sources).get(name)
+            src = parsed.get(name)
             if src is None:
                 continue
             if src.get("url"):
                 out.append({"table": name, "source": src.label})
                 continue
-            paths = [Path(p) for p in sorted(globmod.glob(str(resolve_path(str(src.get("file"))))))]
+            try:
+                paths = source_files(src)
+            except Exception:  # a missing file was reported when the data were read
+                paths = []
         else:
             path = table_file(root, name)
             paths = [path] if path is not None else []
         for path in paths:
             entry = {"table": name, "file": display_path(path), "bytes": path.stat().st_size}
-            rows = _rows(path)
+            rows = count_rows(path)
             if rows is not None:
                 entry["rows"] = rows
             out.append({**entry, "sha256": sha256(path)})
@@ -89,7 +70,7 @@ def versions() -> dict[str, str]:
 def git_commit() -> str | None:
     """The checkout's commit, or None outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_CHECKOUT, capture_output=True, text=True,
                              timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):

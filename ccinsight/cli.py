@@ -8,17 +8,21 @@ executed notebook with the error visible.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
-from ccinsight.config import DEFAULT_SEED, SYNTHETIC_DIR, display_path, resolve_path
-from ccinsight.errors import CCInsightError, NotebookFailed
+from ccinsight.config import DEFAULT_SEED, HOME_ENV, SYNTHETIC, cli_path, display_path, synthetic_dir
+from ccinsight.errors import CCInsightError, NotebookFailed, ParameterError
+
+#: Parameters that are paths: given on the command line, they start at the current folder.
+PATH_PARAMETERS = ("data",)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from ccinsight import synth
 
-    out = resolve_path(args.out)
+    out = cli_path(args.out) if args.out else synthetic_dir()
     if args.if_stale and synth.is_current(out, args.seed, args.scale):
         print(f"Synthetic data in {display_path(out)} is up to date (seed {args.seed}, scale {args.scale:g}).")
         return 0
@@ -33,17 +37,17 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ccinsight import data
 
-    folder, sources = args.data, None
+    folder, sources = (str(cli_path(args.data)) if args.data else str(synthetic_dir())), None
     if args.params:
         from ccinsight.params import read_params_file
 
-        values = read_params_file(resolve_path(args.params))
-        folder, sources = str(values.get("data", args.data)), values.get("sources")
+        values = read_params_file(cli_path(args.params))
+        folder, sources = str(values.get("data", folder)), values.get("sources")
     if sources:
         from ccinsight.sources import parse
 
-        given = list(parse(sources, f"params file {display_path(resolve_path(args.params))}"))
-        ds = data.load(folder, given, validate=False, sources=sources)
+        sources = parse(sources, f"params file {display_path(cli_path(args.params))}")
+        ds = data.load(folder, list(sources), validate=False, sources=sources)
         for line in ds.notes:
             print(f"note: {line}")
     else:
@@ -52,9 +56,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if ds.report.ok:
         needed = {"agents", "training", "performance", "outbound_calls"}
         if needed <= set(ds.tables):
-            from ccinsight.overview import describe
+            from ccinsight.analyses.overview import describe
 
-            print(describe(ds).text())
+            print(describe(data.cut(ds, None)).text())
         return 0
     return 2
 
@@ -65,23 +69,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     given = {}
     where = "command line"
     if args.params:
-        path = resolve_path(args.params)
+        path = cli_path(args.params)
         where = f"params file {display_path(path)}"
         values = params.read_params_file(path)
         if "notebooks" in values:  # a deck-shaped file: shared values plus this notebook's section
             from ccinsight import deck
-            from ccinsight.errors import ParameterError
             from ccinsight.runner import resolve_notebook
 
             plan = deck.load_plan(path)
             name = resolve_notebook(args.notebook).stem
             if name not in plan.runs:
                 raise ParameterError(f"{where} has no section for {name}; sections: {', '.join(plan.runs)}.")
-            values = {**plan.runs[name], **(deck.month_parameters(name, plan.months[0]) if plan.months else {})}
+            values = {**plan.runs[name], **({"month": str(plan.months[0])} if plan.months else {})}
         given.update(values)
-    given.update(params.parse_assignments(args.set or []))
+    assigned = params.parse_assignments(args.set or [])
+    for key in PATH_PARAMETERS:  # a path typed on the command line starts at the current folder
+        if isinstance(assigned.get(key), str):
+            assigned[key] = str(cli_path(assigned[key]))
+    given.update(assigned)
     print(f"Running {args.notebook} ...", flush=True)
-    result = runner.run_or_raise(args.notebook, given, args.out, where=where, timeout_s=args.cell_timeout)
+    out = cli_path(args.out) if args.out else None
+    result = runner.run_or_raise(args.notebook, given, out, where=where, timeout_s=args.cell_timeout)
     print(f"Done in {result.duration_s:.1f} s: " + ", ".join(display_path(p) for p in result.files.values()))
     return 0
 
@@ -108,17 +116,38 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_list(args: argparse.Namespace) -> int:
+    from ccinsight.analyses import REGISTRY
+    from ccinsight.params import notebook_parameters
+
+    for a in REGISTRY.values():
+        print(f"{a.name}: {a.title}")
+        print(f"  {a.question}")
+        tables = ", ".join(a.tables) + (f" (optional: {', '.join(a.optional_tables)})" if a.optional_tables else "")
+        print(f"  tables: {tables}")
+        if a.tracked:
+            print(f"  tracked month to month: {', '.join(t.label for t in a.tracked)}")
+        print("  parameters:")
+        for p in notebook_parameters(a.notebook).values():
+            print(f"    {p.name}: {p.type_text} = {p.default!r}  # {p.help}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccinsight",
         description="Contact-center analytics notebooks: generate data, validate it, run analyses.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    parser.add_argument("--project", metavar="DIR",
+                        help="project folder holding data/, params/, outputs/ (default: the nearest folder at or "
+                             "above the current one holding params/ and notebooks/, else the current folder); "
+                             f"also ${HOME_ENV}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("synth", help="generate the embedded synthetic contact center",
                        description="Generate the synthetic contact center (Parquet tables plus "
                                    "truth.json with the planted effects).")
-    p.add_argument("--out", default=str(SYNTHETIC_DIR), help="output folder (default: data/synthetic)")
+    p.add_argument("--out", help=f"output folder (default: {SYNTHETIC} in the project folder)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     p.add_argument("--scale", type=float, default=1.0,
                    help="size relative to the default (about 2,500 hires, 1 million calls); "
@@ -131,11 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check every contract table in a data folder, or every table a params "
                                    "file's sources section maps, and the rules between them; exit 0 when "
                                    "clean, 2 with a report of every problem (including mapping mistakes).")
-    p.add_argument("--data", default=str(SYNTHETIC_DIR),
-                   help="folder with one file per table (default: data/synthetic)")
+    p.add_argument("--data", help=f"folder with one file per table (default: {SYNTHETIC} in the project folder)")
     p.add_argument("--params", help="params file: its 'sources' section (your own files or database, mapped "
                                     "onto the contract) or its 'data' folder")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("list", help="list the analyses, their questions and parameters",
+                       description="List every registered analysis: its question, the tables it reads, the "
+                                   "metrics the deck tracks month to month and its notebook's parameters.")
+    p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("run", help="run one notebook with checked parameters",
                        description="Execute a notebook with papermill and write NOTEBOOK.ipynb, "
@@ -145,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and the notebook's section are used)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="set one parameter (repeatable); values are read as YAML")
-    p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK)")
+    p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK in the project folder)")
     p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="stop a cell that runs longer than this and mark the notebook failed")
     p.set_defaults(func=_cmd_run)
@@ -154,12 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run every analysis notebook for a month (in parallel) into "
                                    "OUT/<deck>/<YYYY-MM>/: executed notebooks, reviewer HTML, findings.json, "
                                    "manifest.json and index.html, the page a manager reads.")
-    p.add_argument("--params", help="deck params file (default: params/monthly.yaml)")
+    p.add_argument("--params", help="deck params file (default: params/monthly.yaml in the project folder)")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--month", help="YYYY-MM (default: the params file's month, else the latest complete "
                                       "month in the data)")
     when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month")
-    p.add_argument("--out", help="output folder (default: outputs)")
+    p.add_argument("--out", help="output folder (default: outputs in the project folder)")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="replace an existing deck for the month")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
@@ -172,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.project:  # workers and kernels inherit it
+        os.environ[HOME_ENV] = str(cli_path(args.project))
     try:
         return args.func(args)
     except CCInsightError as err:

@@ -1,23 +1,30 @@
 """One place for paths and defaults.
 
-Relative paths given by a user (``data/synthetic``, ``params/x.yaml``) are resolved
-against the project root, so a notebook behaves the same whether JupyterLab runs it
-from ``notebooks/`` or papermill runs it from the root.
+Two kinds of relative path, as in every command-line tool:
+
+- **given on the command line** (``--data``, ``--params``, ``--out``): relative to the
+  current folder (:func:`cli_path`);
+- **inside a params file or a notebook's parameters** (``data: data/synthetic``, a
+  source's ``file``): relative to the *project folder* (:func:`resolve_path`), so a
+  notebook behaves the same whether JupyterLab runs it from ``notebooks/`` or papermill
+  from the project root.
+
+The project folder is ``$CCINSIGHT_HOME`` (``ccinsight --project DIR`` sets it), else the
+nearest folder at or above the current one holding ``params/`` and ``notebooks/``, else
+the current folder. Defaults (``data/synthetic``, ``outputs``, ``params/monthly.yaml``)
+live there, never inside the installed package.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-#: The checkout this package was installed from (editable install), or the
-#: folder named by ``CCINSIGHT_HOME``.
-PROJECT_ROOT = Path(os.environ.get("CCINSIGHT_HOME", Path(__file__).resolve().parents[1]))
+#: Environment variable naming the project folder (set by ``ccinsight --project``).
+HOME_ENV = "CCINSIGHT_HOME"
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-PARAMS_DIR = PROJECT_ROOT / "params"
-DATA_DIR = PROJECT_ROOT / "data"
-SYNTHETIC_DIR = DATA_DIR / "synthetic"
-OUTPUTS_DIR = PROJECT_ROOT / "outputs"
+#: The source checkout this package runs from (an editable install); its notebooks are
+#: used when the project folder has none of its own.
+PACKAGE_CHECKOUT = Path(__file__).resolve().parents[1]
 
 #: Name of the Jupyter kernel ``make`` registers for the project's virtualenv.
 KERNEL_NAME = "ccinsight"
@@ -28,17 +35,58 @@ DEFAULT_SEED = 2024
 #: Groups smaller than this are pooled or suppressed in reviewer-facing outputs.
 MIN_CELL_SIZE = 5
 
+#: Default locations, relative to the project folder.
+SYNTHETIC = "data/synthetic"
+OUTPUTS = "outputs"
+MONTHLY_PARAMS = "params/monthly.yaml"
+
+
+def _is_project(folder: Path) -> bool:
+    return (folder / "params").is_dir() and (folder / "notebooks").is_dir()
+
+
+def project_root() -> Path:
+    """The project folder: ``$CCINSIGHT_HOME``, the nearest enclosing project, or the current folder."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser().resolve()
+    here = Path.cwd().resolve()
+    return next((f for f in (here, *here.parents) if _is_project(f)), here)
+
+
+def notebooks_dir() -> Path:
+    """The project's ``notebooks/``; else those of the checkout the package runs from."""
+    own = project_root() / "notebooks"
+    return own if own.is_dir() else PACKAGE_CHECKOUT / "notebooks"
+
+
+def synthetic_dir() -> Path:
+    return project_root() / SYNTHETIC
+
+
+def outputs_dir() -> Path:
+    return project_root() / OUTPUTS
+
+
+def monthly_params() -> Path:
+    return project_root() / MONTHLY_PARAMS
+
+
+def cli_path(path: str | os.PathLike) -> Path:
+    """A path given on the command line: relative ones start at the current folder."""
+    return Path(path).expanduser().absolute()
+
 
 def resolve_path(path: str | os.PathLike) -> Path:
-    """Return ``path`` as an absolute path, relative ones taken from the project root."""
+    """A path from a params file or notebook parameter: relative ones start at the project folder."""
     p = Path(path).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
+    return p if p.is_absolute() else project_root() / p
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """Return ``path`` relative to the project root when inside it, for messages."""
+    """``path`` relative to the project folder when inside it (or a neighbour), for messages."""
     p = Path(path).resolve()
-    root = PROJECT_ROOT.resolve()
+    root = project_root()
     try:
         return str(p.relative_to(root))
     except ValueError:

@@ -1,9 +1,10 @@
-"""Loading the contract tables from a data folder.
+"""Loading the contract tables for one analysis month.
 
 A data folder holds one file per contract table, named after it: ``agents.parquet`` or
-``agents.csv`` (``.csv.gz`` too). Every read goes through :func:`read_table`, which
-turns unreadable files into one-sentence :class:`~ccinsight.errors.DataError` messages,
-and :func:`load` checks what it read against the contract before anyone analyses it.
+``agents.csv`` (``.csv.gz`` too); a params file's ``sources`` section maps your own files
+or databases instead (:mod:`ccinsight.sources`). :func:`load` reads them
+(:mod:`ccinsight.readers`), checks them against the contract, and returns them as they
+stood at the end of the analysis month (:func:`ccinsight.period.as_observed`).
 """
 from __future__ import annotations
 
@@ -14,29 +15,31 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ccinsight import contract
-from ccinsight.config import PROJECT_ROOT, display_path, resolve_path
+from ccinsight import period as period_mod
+from ccinsight.config import display_path, project_root, resolve_path
 from ccinsight.errors import DataError
-
-SUFFIXES = (".parquet", ".csv", ".csv.gz")
+from ccinsight.readers import read_table, table_file
 
 
 @dataclass
 class Dataset:
-    """Contract tables read from one folder, in contract types."""
+    """Contract tables in contract types, as they stood at the end of ``month``."""
 
-    root: Path
+    root: Path | None
     tables: dict[str, pd.DataFrame]
     files: dict[str, Path] = field(default_factory=dict)
     report: contract.ValidationReport | None = None
     sources: dict[str, str] = field(default_factory=dict)  # table -> where it came from (no secrets)
     skipped: dict[str, str] = field(default_factory=dict)  # wanted table -> why it is absent
-    notes: list[str] = field(default_factory=list)  # what a source mapping did to the data
+    notes: list[str] = field(default_factory=list)  # what a source mapping (and the month's cut) did
+    month: pd.Period | None = None  # the analysis month; None: the latest complete month of the tables
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         try:
             return self.tables[name]
         except KeyError:
-            raise DataError(f"The table '{name}' was not loaded from {display_path(self.root)}; "
+            where = display_path(self.root) if self.root else "the sources"
+            raise DataError(f"The table '{name}' was not loaded from {where}; "
                             f"loaded: {', '.join(self.tables) or 'none'}.") from None
 
     def __contains__(self, name: str) -> bool:
@@ -53,89 +56,49 @@ class Dataset:
         ends = [col.max().to_period("M").end_time.normalize() if f.dtype == "month" else col.max().normalize()
                 for f, col in self._date_columns()]
         if not ends:
-            raise DataError(f"No dates in the tables loaded from {display_path(self.root)}.")
+            raise DataError("No dates in the loaded tables.")
         return max(ends)
 
     def first_day(self) -> pd.Timestamp:
         """The first day the loaded tables cover."""
         starts = [col.min().normalize() for _, col in self._date_columns()]
         if not starts:
-            raise DataError(f"No dates in the tables loaded from {display_path(self.root)}.")
+            raise DataError("No dates in the loaded tables.")
         return min(starts)
 
     def latest_complete_month(self) -> pd.Period:
         """The latest calendar month the data covers to its last day."""
-        return latest_complete_month(self.last_day())
+        return period_mod.latest_complete_month(self.last_day())
+
+    @property
+    def period(self) -> pd.Period:
+        """The analysis month."""
+        return self.month if self.month is not None else self.latest_complete_month()
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The last day of the analysis month: what every analysis of this data knows."""
+        return period_mod.month_end(self.period)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n} {len(df):,} rows" for n, df in self.tables.items())
-        return f"Dataset({display_path(self.root)}: {sizes})"
+        return f"Dataset({', '.join(self.sources.values()) or 'in memory'}: {sizes}; as of {self.as_of.date()})"
 
     def provenance(self) -> dict:
-        """Where each table came from, what is missing and what the mapping did: for findings."""
+        """Where each table came from, what is missing and what the mapping did: for the run record."""
         return {"data_sources": dict(self.sources), "data_skipped": dict(self.skipped),
                 "data_notes": list(self.notes)}
 
 
-def latest_complete_month(last_day: pd.Timestamp) -> pd.Period:
-    """The latest calendar month that ends on or before ``last_day``."""
-    return (pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_period("M") - 1
-
-
-def table_file(root: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``root``, or None when there is none."""
-    for suffix in SUFFIXES:
-        path = root / f"{name}{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
-def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """Read one table file; problems become a DataError naming the file.
-
-    Parameters
-    ----------
-    path
-        A ``.parquet``, ``.csv`` or ``.csv.gz`` file.
-    table
-        Contract table name, for messages.
-    columns
-        Read only these columns when present (Parquet only; CSV reads all).
-    """
-    shown = display_path(path)
-    if path.stat().st_size == 0:
-        raise DataError(f"{shown} (table {table}) is an empty file: expected a header row and data.")
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            names = pq.read_schema(path).names
-            cols = [c for c in columns if c in names] if columns is not None else None
-            return pd.read_parquet(path, columns=cols)
-        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
-    except UnicodeDecodeError as err:
-        raise DataError(f"{shown} (table {table}) is not UTF-8 text (byte {err.start}: "
-                        f"{err.object[err.start:err.start + 1]!r}); save it as UTF-8 and try again.") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{shown} (table {table}) has no columns: the file holds no header row.") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"{shown} (table {table}) is not a well-formed CSV file: {err}".rstrip(".") + ".") from None
-    except Exception as err:  # pyarrow raises several types for corrupt files
-        if path.suffix == ".parquet":
-            raise DataError(f"{shown} (table {table}) could not be read as Parquet "
-                            f"(truncated or not a Parquet file: {str(err).splitlines()[0]}).") from None
-        raise
-
-
 def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Iterable[str] = (),
-         validate: bool = True, sources: Mapping[str, Any] | None = None) -> Dataset:
-    """Read contract tables from a folder, or from mapped sources, and check them.
+         validate: bool = True, sources: Mapping[str, Any] | None = None, month: str | None = None) -> Dataset:
+    """Read contract tables from a folder, or from mapped sources, check them, and cut them
+    at the end of the analysis month.
 
     Parameters
     ----------
     data
-        Folder with one file per table; relative paths start at the project root.
+        Folder with one file per table; relative paths start at the project folder.
         Ignored when ``sources`` is given.
     tables
         Tables the caller needs (default: every contract table). A needed table that is
@@ -144,14 +107,13 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         Tables the caller uses when present; absent ones are listed in ``Dataset.skipped``.
     validate
         Check the tables against the contract and raise a DataError listing every
-        problem when any breaks it.
+        problem when any breaks it (and then cut them at the month's end).
     sources
-        A params file's ``sources`` section (see :mod:`ccinsight.sources`): per table, a
-        file, glob, DuckDB file or SQL database and its mapping onto the contract.
-
-    Returns
-    -------
-    Dataset
+        A params file's ``sources`` section (see :mod:`ccinsight.sources`).
+    month
+        Analysis month ``YYYY-MM``; default the latest complete month of the data. The
+        tables are returned as they stood at its end (:func:`ccinsight.period.as_observed`);
+        a month after the data's latest complete month is an error.
     """
     wanted = list(tables) if tables is not None else list(contract.TABLES)
     extra = [t for t in optional if t not in wanted]
@@ -160,16 +122,35 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         raise DataError(f"Unknown table(s) {', '.join(unknown)}; the contract has "
                         f"{', '.join(contract.TABLES)}.")
     needed = [t for t in wanted if not contract.TABLES[t].optional]
+    chosen = period_mod.parse_month(month) if month is not None else None
     if sources:
-        return _load_sources(sources, needed, [t for t in wanted + extra if t not in needed], validate)
-    root = resolve_path(data)
+        ds = _load_sources(sources, needed, [t for t in wanted + extra if t not in needed], validate)
+    else:
+        ds = _load_folder(resolve_path(data), wanted + extra, needed, validate)
+    if not validate or not ds.report.ok:
+        return ds  # a report of problems, not data to analyse
+    return cut(ds, chosen)
+
+
+def cut(ds: Dataset, month: pd.Period | None) -> Dataset:
+    """The data set as it stood at the end of ``month`` (default: its latest complete month)."""
+    latest = ds.latest_complete_month()
+    month = month or latest
+    if month > latest:
+        raise DataError(f"The data ({', '.join(ds.sources.values())}) end on {ds.last_day().date()}: "
+                        f"{month} is not complete in it; the latest complete month is {latest}.")
+    tables, notes = period_mod.as_observed(ds.tables, period_mod.month_end(month))
+    return replace(ds, tables=tables, notes=ds.notes + notes, month=month)
+
+
+def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool) -> Dataset:
     if not root.is_dir():
         raise DataError(f"Data folder {display_path(root)} does not exist. Run `ccinsight synth` "
                         "for the synthetic contact center, or point --data at your export folder.")
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     missing, skipped = [], {}
-    for name in wanted + extra:
+    for name in names:
         path = table_file(root, name)
         if path is None:
             if name in needed:
@@ -212,7 +193,7 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
         report.raise_if_failed()
     files = {t: resolve_path(str(parsed[t].get("file"))) for t in use
              if parsed[t].get("file") and resolve_path(str(parsed[t].get("file"))).is_file()}
-    return Dataset(root=PROJECT_ROOT, tables=typed, files=files, report=report, sources=labels, skipped=skipped,
+    return Dataset(root=project_root(), tables=typed, files=files, report=report, sources=labels, skipped=skipped,
                    notes=notes)
 
 

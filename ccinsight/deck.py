@@ -30,19 +30,17 @@ import pandas as pd
 from ccinsight import __version__
 from ccinsight import audit
 from ccinsight import findings as findings_mod
-from ccinsight.config import OUTPUTS_DIR, PARAMS_DIR, PROJECT_ROOT, display_path, resolve_path
+from ccinsight import period as period_mod
+from ccinsight import wording
+from ccinsight.analyses import REGISTRY
+from ccinsight.analysis import SHARED_PARAMETERS
+from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
+from ccinsight.credentials import redact
 from ccinsight.errors import CCInsightError, OutputError, ParameterError
+from ccinsight.stats import mover_difference
 
-#: The analyses of a deck, in the order the index shows them.
-NOTEBOOKS = ("data_overview", "training_vs_performance", "script_duration_vs_acceptance", "attrition_survival",
-             "hiring_channel_quality")
-TITLES = {"data_overview": "What the data covers", "training_vs_performance": "Does training predict performance?",
-          "script_duration_vs_acceptance": "How long can an outbound call be?",
-          "attrition_survival": "How long do new agents stay?",
-          "hiring_channel_quality": "Which hiring channels bring people who stay?"}
 SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "month": (str, type(None)), "min_cell_size": int,
                "notebooks": dict}
-SECRET = re.compile(r"(password|secret|token|credential|api_key)", re.I)
 
 
 # --------------------------------------------------------------------------- params
@@ -53,34 +51,26 @@ class DeckPlan:
     name: str
     data: str
     months: tuple[pd.Period, ...]
-    runs: dict[str, dict[str, Any]]  # notebook -> parameters (without month-derived ones)
+    runs: dict[str, dict[str, Any]]  # analysis -> parameters (without the month)
     sources: dict[str, Any]  # the params' sources section, {} when the data folder is read
     min_cell_size: int
     source: str
 
 
-def _check_month(value: Any, where: str) -> pd.Period:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise ParameterError(f"{where}: month {value!r} is not a month; write it as YYYY-MM, e.g. 2026-10.")
-    return pd.Period(value, freq="M")
-
-
 def parse_months(spec: str, where: str = "--months") -> tuple[pd.Period, ...]:
-    """``2025-01:2025-12`` (inclusive) or a single ``2025-01``."""
-    first, sep, last = spec.partition(":")
-    start = _check_month(first, where)
-    end = _check_month(last, where) if sep else start
-    if end < start:
-        raise ParameterError(f"{where}: {spec} ends before it starts.")
-    return tuple(pd.period_range(start, end, freq="M"))
+    """``2025-01:2025-12`` (inclusive) or a single ``2025-01`` (see :mod:`ccinsight.period`)."""
+    return period_mod.parse_months(spec, where)
 
 
 def load_plan(params_file: str | Path | None = None, month: str | None = None, months: str | None = None) -> DeckPlan:
-    """Read and validate a deck params file as a whole, before anything runs."""
-    from ccinsight.params import check_parameters, notebook_parameters, read_params_file
-    from ccinsight.runner import resolve_notebook
+    """Read and validate a deck params file as a whole, before anything runs.
 
-    path = resolve_path(params_file) if params_file else PARAMS_DIR / "monthly.yaml"
+    ``params_file`` is a path given on the command line (relative to the current folder);
+    default the project's ``params/monthly.yaml``.
+    """
+    from ccinsight.params import check_parameters, notebook_parameters, read_params_file
+
+    path = cli_path(params_file) if params_file else monthly_params()
     where = f"params file {display_path(path)}"
     raw = read_params_file(path)
     unknown = [k for k in raw if k not in SHARED_KEYS]
@@ -93,34 +83,36 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
     name = raw.get("deck", "monthly")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ParameterError(f"{where}: deck name {name!r} may hold only letters, digits, '-' and '_'.")
-    sections = raw.get("notebooks", {name: {} for name in NOTEBOOKS})
+    sections = raw.get("notebooks", {name: {} for name in REGISTRY})
+    shared = {k: raw[k] for k in SHARED_PARAMETERS if k in raw and k != "month"}
     runs = {}
     for nb, values in sections.items():
-        if nb not in NOTEBOOKS:
-            raise ParameterError(f"{where}: unknown notebook section '{nb}'; valid: {', '.join(NOTEBOOKS)}.")
+        if nb not in REGISTRY:
+            raise ParameterError(f"{where}: unknown notebook section '{nb}'; valid: {', '.join(REGISTRY)}.")
         values = values or {}
         if not isinstance(values, dict):
             raise ParameterError(f"{where}: section '{nb}' must be a mapping of parameter: value.")
-        accepted = notebook_parameters(resolve_notebook(nb))
-        shared = {k: raw[k] for k in ("data", "sources", "min_cell_size") if k in raw and k in accepted}
-        derived = {"month", "month_end", "as_of"} & set(values)
-        if derived:
-            raise ParameterError(f"{where}: section '{nb}' sets {', '.join(sorted(derived))}; the deck sets the "
-                                 "period from 'month' (or --month/--months) for every notebook.")
+        fixed = set(SHARED_PARAMETERS) & set(values)
+        if fixed:
+            raise ParameterError(f"{where}: section '{nb}' sets {', '.join(sorted(fixed))}; the deck sets "
+                                 f"{', '.join(SHARED_PARAMETERS)} once, at the top, for every notebook (the month "
+                                 "from 'month', --month or --months).")
+        accepted = notebook_parameters(REGISTRY[nb].notebook)
         runs[nb] = check_parameters({**shared, **values}, accepted, f"{where}, section '{nb}'")
     if months:
         chosen = parse_months(months)
     elif month or raw.get("month"):
-        chosen = (_check_month(month or raw["month"], "--month" if month else where),)
+        chosen = (period_mod.parse_month(month or raw["month"], "--month" if month else where),)
     else:
         chosen = ()
+    sources = {}
     if raw.get("sources"):
         from ccinsight.sources import parse
 
-        parse(raw["sources"], where)
+        sources = parse(raw["sources"], where)
     return DeckPlan(name=name, data=str(raw.get("data", "data/synthetic")), months=chosen, runs=runs,
-                    sources=raw.get("sources") or {},
-                    min_cell_size=int(raw.get("min_cell_size", 5)), source=display_path(path))
+                    sources=sources, min_cell_size=int(raw.get("min_cell_size", MIN_CELL_SIZE)),
+                    source=display_path(path))
 
 
 def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Period, ...]:
@@ -141,20 +133,6 @@ def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Peri
                              f"the data ({', '.join(ds.sources.values()) if plan.sources else plan.data}) covers {first} to "
                              f"{latest}.")
     return chosen
-
-
-def month_parameters(notebook: str, month: pd.Period) -> dict[str, str]:
-    """Parameters that pin a notebook to the deck's month, by the names it accepts."""
-    from ccinsight.params import notebook_parameters
-    from ccinsight.runner import resolve_notebook
-
-    accepted = notebook_parameters(resolve_notebook(notebook))
-    out = {}
-    if "month" in accepted:
-        out["month"] = str(month)
-    if "as_of" in accepted:
-        out["as_of"] = month.end_time.date().isoformat()
-    return out
 
 
 # --------------------------------------------------------------------------- execution
@@ -242,19 +220,6 @@ def make_executor(jobs: int | None, scheduler: str | None):
 
 
 # --------------------------------------------------------------------------- files
-def redact(value: Any) -> Any:
-    """Hide secrets: values under secret-like keys and passwords inside URLs."""
-    if isinstance(value, dict):
-        return {k: "***" if SECRET.search(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        from ccinsight.sources import redact as redact_url
-
-        return redact_url(value)
-    return value
-
-
 def _first_image(ipynb: Path) -> str | None:
     """The first PNG a notebook produced (base64), its key figure for the index."""
     try:
@@ -270,95 +235,43 @@ def _first_image(ipynb: Path) -> str | None:
 
 
 # --------------------------------------------------------------------------- the index
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+def headlines(notebook: str, recorded: dict) -> list[str]:
+    """The headline sentences of a notebook's findings: the same method its narrative uses."""
+    found, _ = findings_mod.split(recorded)
+    return REGISTRY[notebook].findings.from_json(found).headlines() if found else []
 
 
-def _ci(f: dict, key: str, lo: str | None = None, hi: str | None = None, fmt=_pct) -> str:
-    lo, hi = lo or f"{key}_low", hi or f"{key}_high"
-    if f.get(lo) is None or f.get(hi) is None:
-        return fmt(f.get(key))
-    return f"{fmt(f.get(key))} (95% CI {fmt(f[lo])} to {fmt(f[hi])})"
+#: The rule for a coloured arrow, as the page states it.
+CHANGE_RULE = ("An arrow is coloured only when the 95% interval of the change excludes zero (MOVER interval from "
+               "the two months' own intervals, taken as independent; consecutive months share most of their data, "
+               "so this errs towards 'no clear change').")
 
 
-def _headlines(notebook: str, f: dict) -> list[str]:
-    """The findings in plain words, one line each, with their intervals."""
-    if not f:
+def changes(notebook: str, now: dict, before: dict | None) -> list[tuple[str, str]]:
+    """Tracked metrics against the previous month: (css class, text) each; a change is
+    shown as one only when it is beyond noise (see :data:`CHANGE_RULE`)."""
+    if not before:
         return []
-    r2 = lambda x: "n/a" if x is None else f"{x:.2f}"  # noqa: E731
-    if notebook == "data_overview":
-        return [f"{f['n_hires']:,} hires ({f['n_exits']:,} exits) in {f['n_cohorts']} training classes at "
-                f"{f['n_sites']} sites; {f['n_calls']:,} outbound calls; months {f['first_month']} to {f['last_month']}."]
-    if notebook == "training_vs_performance":
-        lines = [f"Training score vs {f['metric']}: r = {_ci(f, 'pooled_r', 'pooled_r_low', 'pooled_r_high', r2)} "
-                 f"over {f['n_agents']:,} trainees."]
-        if f.get("r_before") is not None:
-            lines.append(f"Before the process change r = {r2(f['r_before'])}, after it r = {r2(f['r_after'])} "
-                         f"(difference p = {f['p_difference']:.2g}).")
-        lines.append(f"{f['n_flagged']} of {f['n_cohorts_estimated']} training classes show no reliable link.")
-        return lines
-    if notebook == "script_duration_vs_acceptance":
-        lines = [f"Acceptance at 3 minutes: {_ci(f, 'acceptance_at_3min')}; over 5 minutes: "
-                 f"{_ci(f, 'acceptance_over_5min')}.",
-                 f"Longest script keeping {_pct(f['acceptance_target'])} acceptance: "
-                 f"{_ci(f, 'max_minutes_for_target', fmt=lambda m: 'n/a' if m is None else f'{m:.1f} min')}."]
-        if f.get("new_version"):
-            lines.append(f"{f['new_version']} vs {f['baseline_version']}: talk time {f['aht_change_pct']:+.1f}% "
-                         f"({f['aht_change_low']:+.1f}% to {f['aht_change_high']:+.1f}%), conversion "
-                         f"{100 * f['conversion_diff']:+.1f} points ({100 * f['conversion_diff_low']:+.1f} to "
-                         f"{100 * f['conversion_diff_high']:+.1f}).")
-        return lines
-    if notebook == "attrition_survival":
-        lines = [f"90-day attrition: {_ci(f, 'attrition_90d')} of {f['n_hires']:,} hires; 30-day "
-                 f"{_pct(f['attrition_30d'])}, 60-day {_pct(f['attrition_60d'])}."]
-        groups = ", ".join(f"{g['group']}: {_pct(g['attrition_90d'])} ({_pct(g['low'])} to {_pct(g['high'])})"
-                           for g in f.get("groups", []))
-        if groups:
-            lines.append(f"By {f['group_by']}: {groups}; log-rank p = {f['logrank_p']:.2g}.")
-        if f.get("hires_for_seats"):
-            lines.append(f"Hire {f['hires_for_seats']} now ({f['hires_for_seats_low']} to {f['hires_for_seats_high']})"
-                         f" for {f['seats_needed']} effective seats at day 90.")
-        return lines
-    if notebook == "hiring_channel_quality":
-        lines = []
-        if f.get("best_channel"):
-            lines.append(f"Best channel: {f['best_channel']}; worst: {f['worst_channel']} "
-                         f"(channels differ, p = {f['channels_differ_p']:.2g}).")
-        for c in f.get("channels", []):
-            lines.append(f"{c['hiring_channel']}: {_pct(c['retention_90d'])} still here at day 90 "
-                         f"({_pct(c['low'])} to {_pct(c['high'])}, n = {c['hires']}) - {c['verdict']}.")
-        for b in f.get("bursts", []):
-            lines.append(f"Bulk drive ({b['channel']}, {b['hires']} hires from {b['start']}): "
-                         f"{_pct(b['retention_60d'])} still here after 60 days.")
-        return lines
-    return []
-
-
-#: Headline numbers compared with the previous month's deck: notebook -> [(key, label, higher is good)].
-TRACKED = {
-    "training_vs_performance": [("pooled_r", "training-performance r", True)],
-    "script_duration_vs_acceptance": [("acceptance_at_3min", "acceptance at 3 min", True),
-                                      ("acceptance_over_5min", "acceptance over 5 min", True)],
-    "attrition_survival": [("attrition_90d", "90-day attrition", False),
-                           ("hires_for_seats", "hires for the seats plan", False)],
-    "data_overview": [("n_hires", "hires", True), ("n_calls", "outbound calls", True)],
-}
-
-
-def _changes(notebook: str, now: dict, before: dict | None) -> list[str]:
+    analysis = REGISTRY[notebook]
+    cls = analysis.findings
     out = []
-    for key, label, good_up in TRACKED.get(notebook, []):
-        a, b = now.get(key), (before or {}).get(key)
-        if a is None or b is None:
+    for t in analysis.tracked:
+        a, b = now.get(t.field), before.get(t.field)
+        if not a or not b or a.get("value") is None or b.get("value") is None:
             continue
-        if a == b:
-            out.append(f'<span class="flat">&#9644; {label} unchanged</span>')
+        unit = next(f["unit"] for f in cls.schema() if f["name"] == t.field)
+        if None in (a["low"], a["high"], b["low"], b["high"]):
             continue
-        up = a > b
-        css = "good" if up == good_up else "bad"
-        arrow = "&#9650;" if up else "&#9660;"
-        delta = f"{100 * (a - b):+.1f} points" if isinstance(a, float) and abs(a) <= 1 and abs(b) <= 1 else f"{a - b:+,}"
-        out.append(f'<span class="{css}">{arrow} {label} {delta}</span>')
+        d, low, high = mover_difference(a["value"], a["low"], a["high"], b["value"], b["low"], b["high"])
+        fmt = {"share": wording.points, "count": lambda x: f"{x:+,.0f}"}.get(unit, lambda x: f"{x:+.2f}")
+        text = f"{t.label} {fmt(d)} (95% CI {fmt(low)} to {fmt(high)})"
+        if low > 0 or high < 0:
+            up = d > 0
+            css = "good" if up == t.higher_is_better else "bad"
+            out.append((css, f"{'&#9650;' if up else '&#9660;'} {html.escape(text)}"))
+        else:
+            out.append(("flat", f"&#9644; {html.escape(t.label)}: no clear change ({html.escape(fmt(d))}, 95% CI "
+                                f"{html.escape(fmt(low))} to {html.escape(fmt(high))})"))
     return out
 
 
@@ -384,25 +297,27 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
              f"{esc(manifest['created'])} · ccinsight {esc(__version__)}"
              + (f" · compared with {esc(previous['month'])}" if previous else " · no earlier month to compare with")
              + "</p>"]
-    order = {nb: i for i, nb in enumerate(NOTEBOOKS)}
+    order = {nb: i for i, nb in enumerate(REGISTRY)}
     for r in sorted(results, key=lambda r: order.get(r["notebook"], 99)):
         nb = r["notebook"]
-        parts.append(f"<section id='{nb}'><h2>{esc(TITLES.get(nb, nb))} <span class='status {r['status']}'>"
+        parts.append(f"<section id='{nb}'><h2>{esc(REGISTRY[nb].title)} <span class='status {r['status']}'>"
                      f"{esc(r['status'])}</span></h2>")
         parts.append(f"<p class='meta'>Ran in {r['duration_s']:.1f} s · "
                      f"<a href='{nb}.html'>full report</a> · <a href='{nb}.ipynb'>executed notebook</a></p>")
         if r["status"] != "ok":
             parts.append(f"<pre>{esc(r['error'] or 'failed')}</pre>")
         ok = r["status"] == "ok"  # a failed notebook may have recorded its data sources, not its findings
-        changes = _changes(nb, r["findings"], (previous or {}).get("findings", {}).get(nb)) if ok else []
-        if changes:
-            parts.append(f"<p class='changes'>Since {esc(previous['month'])}: {' '.join(changes)}</p>")
-        lines = "".join(f"<li>{esc(line)}</li>" for line in _headlines(nb, r["findings"])) if ok else ""
+        moved = changes(nb, r["findings"], (previous or {}).get("findings", {}).get(nb)) if ok else []
+        if moved:
+            spans = " ".join(f"<span class='{css}'>{text}</span>" for css, text in moved)
+            parts.append(f"<p class='changes'>Since {esc(previous['month'])}: {spans}</p>")
+        lines = "".join(f"<li>{esc(line)}</li>" for line in headlines(nb, r["findings"])) if ok else ""
         png = _first_image(folder / f"{nb}.ipynb")
         figure = f"<div><img alt='key figure of {esc(nb)}' src='data:image/png;base64,{png}'></div>" if png else ""
         parts.append(f"<div class='row'><div><ul>{lines}</ul></div>{figure}</div></section>")
     parts.append("<p class='meta'>Every estimate comes with its 95% interval; groups smaller than the minimum "
-                 f"cell size ({manifest['parameters'].get('min_cell_size', 5)}) are pooled or left out. "
+                 f"cell size ({manifest['parameters'].get('min_cell_size', MIN_CELL_SIZE)}) are pooled or left out. "
+                 f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)} "
                  "See manifest.json for inputs, versions and timings.</p></body></html>")
     return "\n".join(parts)
 
@@ -457,7 +372,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
     tmp.mkdir()
     tasks = [{"notebook": nb, "month": str(month), "out": str(tmp / ".work" / nb), "timeout_s": timeout_s,
               "where": f"params file {plan.source}, section '{nb}'",
-              "parameters": {**values, **month_parameters(nb, month)}} for nb, values in plan.runs.items()]
+              "parameters": {**values, "month": str(month)}} for nb, values in plan.runs.items()]
     results = []
     started = time.perf_counter()
     for r in executor.run(tasks):
@@ -471,7 +386,8 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
             if f.exists():
                 os.replace(f, tmp / f.name)
     shutil.rmtree(tmp / ".work", ignore_errors=True)
-    results.sort(key=lambda r: NOTEBOOKS.index(r["notebook"]))
+    order = list(REGISTRY)
+    results.sort(key=lambda r: order.index(r["notebook"]))
     merged = {r["notebook"]: r["findings"] for r in results}
     manifest = {
         "deck": plan.name, "month": str(month), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -513,7 +429,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
              timeout_s: int | None = None, progress: Callable[[str], None] | None = None) -> list[DeckResult]:
     """Build the deck for one month, or for each month of a range."""
     plan = load_plan(params_file, month, months)
-    out_dir = resolve_path(out) if out else OUTPUTS_DIR
+    out_dir = cli_path(out) if out else outputs_dir()
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
         months_to_run = check_inputs(plan, plan.months)

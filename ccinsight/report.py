@@ -34,7 +34,7 @@ class _StripForReviewers(Preprocessor):
 
 
 def _cell_text(value: Any) -> str:
-    from ccinsight.sources import redact
+    from ccinsight.credentials import redact_url as redact
 
     if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
         # a sources section: one line per table, where it comes from

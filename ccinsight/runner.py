@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from ccinsight import findings as findings_mod
 from ccinsight import params as params_mod
-from ccinsight.config import KERNEL_NAME, NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT, display_path, resolve_path
+from ccinsight.config import KERNEL_NAME, cli_path, display_path, notebooks_dir, outputs_dir, project_root
 from ccinsight.errors import NotebookFailed, ParameterError
 
 #: Errors raised inside a notebook that are the user's to fix (bad data or parameters).
@@ -42,12 +42,14 @@ class RunResult:
 
 def available_notebooks() -> list[str]:
     """Names of the notebooks in ``notebooks/``."""
-    return sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    return sorted(p.stem for p in notebooks_dir().glob("*.ipynb"))
 
 
 def resolve_notebook(name: str) -> Path:
-    """A notebook name (``data_overview``), file name or path -> its path."""
-    candidates = [resolve_path(name), NOTEBOOKS_DIR / name, NOTEBOOKS_DIR / f"{name}.ipynb"]
+    """A notebook name (``data_overview``), file name or path (relative to the current
+    folder) -> its path."""
+    folder = notebooks_dir()
+    candidates = [cli_path(name), folder / name, folder / f"{name}.ipynb"]
     for path in candidates:
         if path.suffix == ".ipynb" and path.is_file():
             return path
@@ -145,7 +147,8 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         Values for the notebook's parameters cell; unknown names and wrong types are
         refused before anything runs.
     out
-        Output folder (default ``outputs/NAME``).
+        Output folder (default ``outputs/NAME`` in the project folder); a relative path
+        starts at the current folder.
     where
         Where the parameters came from, for messages.
     timeout_s
@@ -172,7 +175,7 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         from ccinsight.sources import parse
 
         parse(checked["sources"], where)  # mistakes in the mapping's shape stop here, before a kernel starts
-    out_dir = resolve_path(out) if out else OUTPUTS_DIR / name
+    out_dir = cli_path(out) if out else outputs_dir() / name
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
     started = time.perf_counter()
@@ -181,7 +184,7 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         try:
             papermill.execute_notebook(
                 str(path), str(tmp / f"{name}.ipynb"), parameters=checked, kernel_name=_kernel_name(),
-                cwd=str(PROJECT_ROOT), progress_bar=False, log_output=False, execution_timeout=timeout_s,
+                cwd=str(project_root()), progress_bar=False, log_output=False, execution_timeout=timeout_s,
                 kernel_manager_class=_local_kernel_manager(),
             )
         except PapermillExecutionError as err:
@@ -205,6 +208,10 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
             executed.cells.append(nbformat.v4.new_markdown_cell(f"**This run failed:** {error}."))
             nbformat.write(executed, written)
         found = findings_mod.collect(executed.cells)
+        if not error:
+            problem = check_findings(name, found)
+            if problem:
+                error_name, error = "FindingsError", problem
         from ccinsight.report import render_html  # nbconvert is slow to import: only when rendering
 
         extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
@@ -221,6 +228,20 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
     return RunResult(notebook=name, out_dir=out_dir, parameters=effective, findings=found,
                      status="failed" if error else "ok", duration_s=duration, error=error,
                      error_name=error_name, files=files)
+
+
+def check_findings(name: str, found: Mapping[str, Any]) -> str | None:
+    """What is wrong with a registered analysis' recorded findings against its declared class, or None."""
+    from ccinsight.analyses import REGISTRY
+
+    if name not in REGISTRY:
+        return None
+    recorded, _ = findings_mod.split(found)
+    try:
+        REGISTRY[name].findings.from_json(recorded)
+    except findings_mod.FindingsError as err:
+        return f"the recorded findings do not fit {REGISTRY[name].findings.__name__}: {err}"
+    return None
 
 
 def _running_cell(ipynb: Path) -> str:

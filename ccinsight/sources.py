@@ -19,14 +19,10 @@ plus ``table`` or ``query``). Mapping, applied in this order:
 Every mistake found is reported together, naming the file, the export's column, what
 the file holds and the closest match. Credentials never live in params files: a URL may
 reference environment variables (``${CCINSIGHT_DB_PASSWORD}``), which are read only when
-connecting; a URL with a literal password is refused, and :func:`redact` hides passwords
-from anything shown.
+connecting; a URL with a literal password is refused (:mod:`ccinsight.credentials`).
 """
 from __future__ import annotations
 
-import glob as globmod
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -36,7 +32,10 @@ import pandas as pd
 
 from ccinsight import contract
 from ccinsight.config import display_path, resolve_path
+from ccinsight.credentials import literal_password, redact_url
 from ccinsight.errors import DataError, ParameterError, examples
+from ccinsight.readers import FILE_SUFFIXES, read_source
+from ccinsight.survival import TENURE_UNITS, dates_from_tenure
 
 #: Keys a table's source entry accepts, with what each holds (for messages and docs).
 KEYS = {
@@ -58,33 +57,9 @@ KEYS = {
     "row_id": "contract column to fill with row numbers 1..n (e.g. call_id)",
     "constants": "contract column -> one value for every row",
 }
-FILE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".gz": "csv", ".parquet": "parquet",
-                 ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".duckdb": "duckdb", ".db": "duckdb"}
 UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "mm:ss": None}
-TENURE_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 MONTH_NAMES = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-# --------------------------------------------------------------------------- secrets
-def redact(text: str) -> str:
-    """Hide the password of any URL in ``text`` (``user:secret@host`` -> ``user:***@host``)."""
-    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
-
-
-def expand_env(url: str, where: str) -> str:
-    """Fill ``${VAR}`` references from the environment; a missing variable is an error."""
-    missing = [m for m in ENV_REF.findall(url) if m not in os.environ]
-    if missing:
-        raise ParameterError(f"{where}: environment variable(s) {', '.join(missing)} referenced by the URL "
-                             "are not set; export them before running.")
-    return ENV_REF.sub(lambda m: os.environ[m.group(1)], url)
-
-
-def _literal_password(url: str) -> bool:
-    m = re.search(r"://[^:/@\s]+:([^@\s]*)@", url)
-    return bool(m) and not ENV_REF.fullmatch(m.group(1)) and m.group(1) != ""
 
 
 # --------------------------------------------------------------------------- spec
@@ -111,7 +86,7 @@ class Source:
         """Where the table came from, safe to show (no password)."""
         if self.get("url"):
             what = self.get("table") or "query"
-            return f"{redact(self.spec['url'])} ({what})"
+            return f"{redact_url(self.spec['url'])} ({what})"
         shown = display_path(resolve_path(str(self.get("file"))))
         if self.kind == "duckdb":
             return f"{shown} ({self.get('table') or 'query'})"
@@ -126,6 +101,8 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
     """Check a ``sources`` section's shape (not the data) and return one Source per table."""
     if not sources:
         return {}
+    if isinstance(sources, Mapping) and all(isinstance(v, Source) for v in sources.values()):
+        return dict(sources)  # parsed already
     if not isinstance(sources, Mapping):
         raise ParameterError(f"{where}: 'sources' must map contract tables to their source, "
                              f"got {type(sources).__name__}.")
@@ -150,8 +127,8 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
         if src.kind in ("sql", "duckdb") and not (spec.get("table") or spec.get("query")):
             raise ParameterError(f"{here}: a {'database' if src.kind == 'sql' else 'DuckDB file'} source "
                                  "needs 'table' or 'query'.")
-        if spec.get("url") and _literal_password(str(spec["url"])):
-            raise ParameterError(f"{here}: the URL holds a password ({redact(spec['url'])}); credentials never "
+        if spec.get("url") and literal_password(str(spec["url"])):
+            raise ParameterError(f"{here}: the URL holds a password ({redact_url(spec['url'])}); credentials never "
                                  "go in params files. Write it as ${CCINSIGHT_DB_PASSWORD} and set that "
                                  "environment variable.")
         for key in ("columns", "values", "units", "constants", "date_parts"):
@@ -178,104 +155,6 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
     return out
 
 
-# --------------------------------------------------------------------------- reading
-def _files(src: Source) -> list[Path]:
-    pattern = str(resolve_path(str(src.get("file"))))
-    if globmod.has_magic(pattern):
-        paths = sorted(Path(p) for p in globmod.glob(pattern))
-        if not paths:
-            raise DataError(f"{src.where}: no file matches {display_path(pattern)}.")
-        return paths
-    path = Path(pattern)
-    if not path.is_file():
-        raise DataError(f"{src.where}: file {display_path(path)} does not exist.")
-    return [path]
-
-
-def read_raw(src: Source) -> pd.DataFrame:
-    """Read a source as the export has it; problems become one-sentence DataErrors."""
-    if src.kind == "sql":
-        return _read_sql(src)
-    frames = [_read_file(src, path) for path in _files(src)]
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
-def _read_file(src: Source, path: Path) -> pd.DataFrame:
-    from ccinsight.data import read_table
-
-    shown = f"{display_path(path)} (table {src.table})"
-    kind = FILE_SUFFIXES.get(path.suffix.lower(), "csv")
-    if path.stat().st_size == 0:
-        raise DataError(f"{shown} is an empty file: expected a header row and data.")
-    if kind == "parquet":
-        return read_table(path, src.table)
-    if kind == "excel":
-        try:
-            book = pd.ExcelFile(path)
-        except Exception as err:  # openpyxl raises several types for damaged files
-            raise DataError(f"{shown} could not be read as an Excel workbook ({str(err).splitlines()[0]}).") from None
-        sheet = src.get("sheet", 0)
-        if sheet != 0 and sheet not in book.sheet_names:
-            raise DataError(f"{shown} has no sheet {sheet!r}; sheets: {', '.join(book.sheet_names)}.")
-        return book.parse(sheet)
-    if kind == "duckdb":
-        import duckdb
-
-        sql = src.get("query") or f'SELECT * FROM "{src.get("table")}"'
-        try:
-            with duckdb.connect(str(path), read_only=True) as con:
-                return con.execute(sql).df()
-        except duckdb.Error as err:
-            raise DataError(f"{shown}: {str(err).splitlines()[0]}") from None
-    encoding = src.get("encoding") or "utf-8-sig"
-    if str(encoding).lower().replace("_", "-") in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
-    try:
-        return pd.read_csv(path, sep=src.get("sep") or ",", encoding=encoding, low_memory=False,
-                           skipinitialspace=False)
-    except UnicodeDecodeError as err:
-        raise DataError(f"{shown} is not {encoding} text (byte {err.start}: "
-                        f"{err.object[err.start:err.start + 1]!r}); set 'encoding' in its source.") from None
-    except LookupError:
-        raise DataError(f"{src.where}: unknown encoding {encoding!r}.") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{shown} has no columns: the file holds no header row.") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"{shown} is not a well-formed CSV file with separator "
-                        f"{src.get('sep') or ','!r}: {str(err).strip().rstrip('.')}.") from None
-
-
-def _read_sql(src: Source) -> pd.DataFrame:
-    import sqlalchemy as sa
-
-    url = expand_env(str(src.get("url")), src.where)
-    secrets = [os.environ[m] for m in ENV_REF.findall(str(src.get("url")))]
-
-    def clean(err: Exception) -> str:
-        text = redact(str(err).splitlines()[0] if str(err) else type(err).__name__)
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
-    try:
-        engine = sa.create_engine(url)
-    except Exception as err:  # unknown dialect, bad URL, missing driver
-        raise DataError(f"{src.where}: cannot use database URL {redact(src.get('url'))}: {clean(err)}") from None
-    try:
-        with engine.connect() as con:
-            if src.get("query"):
-                return pd.read_sql(sa.text(str(src.get("query"))), con)
-            return pd.read_sql_table(str(src.get("table")), con)
-    except ValueError as err:  # read_sql_table: no such table
-        raise DataError(f"{src.where}: {clean(err)} at {redact(src.get('url'))}.") from None
-    except sa.exc.SQLAlchemyError as err:
-        raise DataError(f"{src.where}: reading {src.label} failed: {clean(getattr(err, 'orig', err) or err)}") \
-            from None
-    finally:
-        engine.dispose()
-
-
 # --------------------------------------------------------------------------- mapping
 @dataclass
 class Mapped:
@@ -298,62 +177,90 @@ def _match(values: pd.Series, wanted: list) -> pd.Series:
     return values.astype("string").str.strip().str.lower().isin(words).fillna(False).astype(bool)
 
 
-def _problem(report: contract.ValidationReport, src: Source, column: str, rule: str, n: int = 0,
-             eg: str = "") -> None:
-    report.add(src.table, column, rule, n, eg, src.label)
+@dataclass
+class _Mapping:
+    """Work in progress of one source's mapping: the export, the contract frame being built,
+    and what was done, shared by the steps below."""
 
+    src: Source
+    raw: pd.DataFrame  # the export, column names stripped; never modified
+    report: contract.ValidationReport
+    out: pd.DataFrame = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
-def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationReport) -> Mapped:
-    """Map an export onto the contract's columns; mistakes are added to ``report``.
-
-    The export frame is not modified.
-    """
-    table = contract.TABLES[src.table]
-    present = [str(c) for c in raw.columns]
-    df = raw.copy()
-    df.columns = [str(c).strip() for c in df.columns]
-    notes: list[str] = []
-
-    def need(col: str, why: str) -> bool:
-        if col in df.columns:
+    def need(self, col: str, contract_column: str) -> bool:
+        """Is the export's ``col`` there? If not, report it with the closest match."""
+        if col in self.raw.columns:
             return True
+        present = [str(c) for c in self.raw.columns]
         near = contract.closest(col, present)
         hint = f"; did you mean '{near}'?" if near else ""
         more = f", ... ({len(present)} in all)" if len(present) > 25 else ""
-        _problem(report, src, why, f"mapped to column '{col}', which the source does not have{hint} "
-                                   f"Columns found: {', '.join(present[:25])}{more}")
+        self.problem(contract_column, f"mapped to column '{col}', which the source does not have{hint} "
+                                      f"Columns found: {', '.join(present[:25])}{more}")
         return False
 
-    if src.get("filter"):
-        try:
-            kept = df.query(str(src.get("filter")))
-        except Exception as err:  # pandas raises many types for bad expressions
-            raise DataError(f"{src.where}.filter {src.get('filter')!r} cannot run on {src.label}: "
-                            f"{str(err).splitlines()[0]}. Columns found: {', '.join(present[:25])}.") from None
-        if len(kept) < len(df):
-            notes.append(f"{src.table}: {len(df) - len(kept):,} of {len(df):,} rows left out by the filter "
-                         f"`{src.get('filter')}`.")
-        df = kept.reset_index(drop=True)
+    def problem(self, column: str, rule: str, n: int = 0, eg: str = "") -> None:
+        self.report.add(self.src.table, column, rule, n, eg, self.src.label)
 
-    aliases = src.renamed()
+
+def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationReport) -> Mapped:
+    """Map an export onto the contract's columns, one documented step after another;
+    mistakes are added to ``report``. The export frame is not modified."""
+    df = raw.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    m = _Mapping(src, df, report)
+    for step in (_filter_rows, _rename_columns, _map_values, _convert_units, _parse_dates, _derive_outcome,
+                 _derive_tenure, _derive_dates, _number_rows, _set_constants):
+        step(m)
+    return Mapped(m.out, {k: v for k, v in m.aliases.items() if k in m.out}, m.notes)
+
+
+def _filter_rows(m: _Mapping) -> None:
+    """1. ``filter``: rows to keep, an expression on the export's own columns."""
+    src = m.src
+    if not src.get("filter"):
+        return
+    try:
+        kept = m.raw.query(str(src.get("filter")))
+    except Exception as err:  # pandas raises many types for bad expressions
+        present = ", ".join(str(c) for c in m.raw.columns[:25])
+        raise DataError(f"{src.where}.filter {src.get('filter')!r} cannot run on {src.label}: "
+                        f"{str(err).splitlines()[0]}. Columns found: {present}.") from None
+    if len(kept) < len(m.raw):
+        m.notes.append(f"{src.table}: {len(m.raw) - len(kept):,} of {len(m.raw):,} rows left out by the filter "
+                       f"`{src.get('filter')}`.")
+    m.raw = kept.reset_index(drop=True)
+
+
+def _rename_columns(m: _Mapping) -> None:
+    """2. ``columns``: contract column -> the export's column; columns already named as in
+    the contract are taken as they are. Text values lose surrounding spaces."""
+    src, df = m.src, m.raw
+    m.aliases = src.renamed()
     out = pd.DataFrame(index=df.index)
-    for name, col in aliases.items():
-        if need(col, name):
+    for name, col in m.aliases.items():
+        if m.need(col, name):
             out[name] = df[col]
     derived = set((src.get("constants") or {})) | set((src.get("date_parts") or {})) | \
         ({"accepted", "converted"} if src.get("outcome") else set()) | \
         ({"hire_date", "exit_date"} if src.get("tenure") else set()) | {src.get("row_id")}
-    for f in table.fields:  # columns already named as in the contract need no mapping
+    for f in contract.TABLES[src.table].fields:
         if f.name not in out and f.name not in derived and f.name in df.columns:
             out[f.name] = df[f.name]
-    strings = [c for c in out.columns if out[c].dtype == object]
-    for c in strings:  # trailing spaces in exports ("Production   ") are not part of a value
+    for c in [c for c in out.columns if out[c].dtype == object]:  # "Production   " is "Production"
         out[c] = out[c].where(out[c].isna(), out[c].astype(str).str.strip())
+    m.out = out
 
-    for name, mapping in (src.get("values") or {}).items():
+
+def _map_values(m: _Mapping) -> None:
+    """3. ``values``: the export's values -> the contract's (``"*"`` for every other value)."""
+    out = m.out
+    for name, mapping in (m.src.get("values") or {}).items():
         if name not in out:
-            if name not in aliases:  # a mapped but absent column is reported already
-                _problem(report, src, name, "has a values mapping but no column: map it under 'columns'")
+            if name not in m.aliases:  # a mapped but absent column is reported already
+                m.problem(name, "has a values mapping but no column: map it under 'columns'")
             continue
         lookup: dict[str, Any] = {}
         default = mapping.get("*", None) if isinstance(mapping, Mapping) else None
@@ -368,24 +275,31 @@ def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationRep
         if unmapped.any() and "*" not in (mapping or {}):
             counts = out.loc[unmapped, name].astype(str).value_counts()
             eg = ", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(8).items())
-            _problem(report, src, name, f"values of column '{aliases.get(name, name)}' with no entry under "
-                                        f"values.{name} (add them, or '*' for every other value)",
-                     int(unmapped.sum()), eg)
+            m.problem(name, f"values of column '{m.aliases.get(name, name)}' with no entry under "
+                            f"values.{name} (add them, or '*' for every other value)", int(unmapped.sum()), eg)
         elif unmapped.any():
             mapped = mapped.where(~unmapped, default)
         out[name] = mapped.astype(object).where(out[name].notna(), None)
 
-    for name, unit in (src.get("units") or {}).items():
-        if name not in out:
-            continue
-        out[name], bad = _to_seconds(out[name], unit)
-        if bad.any():
-            _problem(report, src, name, f"values of column '{aliases.get(name, name)}' that are not {unit}",
-                     int(bad.sum()), examples(df.loc[bad.to_numpy(), aliases[name]]))
 
-    date_format = src.get("date_format")
-    for f in table.fields:
-        if f.name in out and f.dtype in ("date", "datetime") and date_format and f.name not in (src.get("units") or {}):
+def _convert_units(m: _Mapping) -> None:
+    """4. ``units``: durations in seconds, minutes, hours or mm:ss text -> seconds."""
+    for name, unit in (m.src.get("units") or {}).items():
+        if name not in m.out:
+            continue
+        m.out[name], bad = _to_seconds(m.out[name], unit)
+        if bad.any():
+            m.problem(name, f"values of column '{m.aliases.get(name, name)}' that are not {unit}",
+                      int(bad.sum()), examples(m.raw.loc[bad.to_numpy(), m.aliases[name]]))
+
+
+def _parse_dates(m: _Mapping) -> None:
+    """``date_format``: dates written in the export's own format."""
+    date_format, out = m.src.get("date_format"), m.out
+    if not date_format:
+        return
+    for f in contract.TABLES[m.src.table].fields:
+        if f.name in out and f.dtype in ("date", "datetime") and f.name not in (m.src.get("units") or {}):
             fmt = date_format.get(f.name) if isinstance(date_format, Mapping) else date_format
             if not fmt:
                 continue
@@ -393,22 +307,22 @@ def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationRep
             parsed = pd.to_datetime(text, format=str(fmt), errors="coerce")
             bad = text.notna() & (text != "") & parsed.isna()
             if bad.any():
-                _problem(report, src, f.name, f"values of column '{aliases[f.name]}' that do not match "
-                                              f"date_format {fmt}", int(bad.sum()), examples(text[bad]))
+                m.problem(f.name, f"values of column '{m.aliases[f.name]}' that do not match date_format {fmt}",
+                          int(bad.sum()), examples(text[bad]))
             out[f.name] = parsed
 
-    if src.get("outcome"):
-        _derive_outcome(src, df, out, report, need, notes)
-    if src.get("tenure"):
-        _derive_tenure(src, df, out, report, need, notes)
-    for name, parts in (src.get("date_parts") or {}).items():
-        _derive_date(src, name, parts, df, out, report, need, notes)
-    if src.get("row_id"):
-        out[str(src.get("row_id"))] = np.arange(1, len(out) + 1)
-    for name, value in (src.get("constants") or {}).items():
-        out[name] = value
-        notes.append(f"{src.table}.{name} is the same for every row: {value!r} (a constant in the params).")
-    return Mapped(out, {k: v for k, v in aliases.items() if k in out}, notes)
+
+def _number_rows(m: _Mapping) -> None:
+    """``row_id``: a contract column filled with row numbers 1..n."""
+    if m.src.get("row_id"):
+        m.out[str(m.src.get("row_id"))] = np.arange(1, len(m.out) + 1)
+
+
+def _set_constants(m: _Mapping) -> None:
+    """6. ``constants``: one value for a contract column the export lacks."""
+    for name, value in (m.src.get("constants") or {}).items():
+        m.out[name] = value
+        m.notes.append(f"{m.src.table}.{name} is the same for every row: {value!r} (a constant in the params).")
 
 
 def _to_seconds(s: pd.Series, unit: str) -> tuple[pd.Series, pd.Series]:
@@ -424,10 +338,13 @@ def _to_seconds(s: pd.Series, unit: str) -> tuple[pd.Series, pd.Series]:
     return num * UNITS[unit], bad
 
 
-def _derive_outcome(src, df, out, report, need, notes) -> None:
-    spec = src.get("outcome")
+def _derive_outcome(m: _Mapping) -> None:
+    """5a. ``outcome``: one outcome column -> ``accepted`` and ``converted``."""
+    spec, df, out = m.src.get("outcome"), m.raw, m.out
+    if not spec:
+        return
     col = str(spec["column"])
-    if not need(col, "accepted"):
+    if not m.need(col, "accepted"):
         return
     accepted = _match(df[col], list(spec.get("accepted") or []))
     converted = _match(df[col], list(spec.get("converted") or []))
@@ -435,15 +352,18 @@ def _derive_outcome(src, df, out, report, need, notes) -> None:
     out["converted"] = converted if spec.get("converted") is not None else pd.NA
     if "refusal_reason" not in out:
         out["refusal_reason"] = df[col].astype("string").str.strip().where(~accepted)
-    notes.append(f"{src.table}: accepted = {col} in {list(spec.get('accepted'))}"
-                 + (f", converted = {col} in {list(spec.get('converted'))}" if spec.get("converted") is not None
-                    else "") + ".")
+    m.notes.append(f"{m.src.table}: accepted = {col} in {list(spec.get('accepted'))}"
+                   + (f", converted = {col} in {list(spec.get('converted'))}" if spec.get("converted") is not None
+                      else "") + ".")
 
 
-def _derive_tenure(src, df, out, report, need, notes) -> None:
-    spec = src.get("tenure")
+def _derive_tenure(m: _Mapping) -> None:
+    """5b. ``tenure``: a tenure length and a left flag -> hire and exit dates."""
+    spec, src, df = m.src.get("tenure"), m.src, m.raw
+    if not spec:
+        return
     col, left = str(spec["column"]), str(spec["left"])
-    if not (need(col, "hire_date") & need(left, "exit_date")):
+    if not (m.need(col, "hire_date") & m.need(left, "exit_date")):
         return
     unit = spec.get("unit", "days")
     if unit not in TENURE_UNITS:
@@ -455,46 +375,51 @@ def _derive_tenure(src, df, out, report, need, notes) -> None:
     tenure = pd.to_numeric(df[col], errors="coerce")
     bad = df[col].notna() & tenure.isna() | (tenure < 0)
     if bad.any():
-        _problem(report, src, "hire_date", f"values of tenure column '{col}' that are not non-negative numbers",
-                 int(bad.sum()), examples(df.loc[bad, col]))
+        m.problem("hire_date", f"values of tenure column '{col}' that are not non-negative numbers",
+                  int(bad.sum()), examples(df.loc[bad, col]))
     gone = _match(df[left], list(spec.get("left_values") or [True]))
-    days = pd.to_timedelta((tenure * TENURE_UNITS[unit]).round(), unit="D")
-    out["hire_date"] = (as_of - days).dt.normalize()
-    out["exit_date"] = pd.Series(as_of, index=df.index).where(gone)
-    notes.append(f"{src.table}: hire and exit dates derived from tenure '{col}' ({unit}) and '{left}' as of "
-                 f"{as_of.date()}; leavers are placed as if they left on that date, so durations are exact "
-                 "but calendar dates of leavers are not.")
+    m.out["hire_date"], m.out["exit_date"] = dates_from_tenure(tenure, gone, as_of, unit)
+    m.notes.append(f"{src.table}: hire and exit dates derived from tenure '{col}' ({unit}) and '{left}' as of "
+                   f"{as_of.date()}; leavers are placed as if they left on that date, so durations are exact "
+                   "but calendar dates of leavers are not.")
 
 
-def _derive_date(src, name, parts, df, out, report, need, notes) -> None:
+def _derive_dates(m: _Mapping) -> None:
+    """5c. ``date_parts``: a date from month and day columns (and a year column, or rows in
+    time order from ``first_year``)."""
+    for name, parts in (m.src.get("date_parts") or {}).items():
+        _derive_date(m, name, parts)
+
+
+def _derive_date(m: _Mapping, name: str, parts: Any) -> None:
+    src, df = m.src, m.raw
     if not isinstance(parts, Mapping) or "month" not in parts or "day" not in parts:
         raise ParameterError(f"{src.where}.date_parts.{name} must name 'month' and 'day' columns, and 'year' "
                              "(a column) or 'first_year' (rows in time order).")
-    if not (need(str(parts["month"]), name) & need(str(parts["day"]), name)):
+    if not (m.need(str(parts["month"]), name) & m.need(str(parts["day"]), name)):
         return
     month_text = df[str(parts["month"])].astype("string").str.strip().str.lower().str[:3]
     month = pd.to_numeric(month_text, errors="coerce").fillna(month_text.map(MONTH_NAMES))
     day = pd.to_numeric(df[str(parts["day"])], errors="coerce")
     if "year" in parts:
-        if not need(str(parts["year"]), name):
+        if not m.need(str(parts["year"]), name):
             return
         year = pd.to_numeric(df[str(parts["year"])], errors="coerce")
     elif "first_year" in parts:
         # rows in time order: the year moves on whenever the month goes back
         back = month.diff().fillna(0) < 0
         year = int(parts["first_year"]) + back.cumsum()
-        notes.append(f"{src.table}.{name}: the export has no year; rows are taken to be in time order "
-                     f"from {parts['first_year']}, the year moving on whenever the month goes back "
-                     f"(last year {int(year.max()) if len(year) else parts['first_year']}).")
+        m.notes.append(f"{src.table}.{name}: the export has no year; rows are taken to be in time order "
+                       f"from {parts['first_year']}, the year moving on whenever the month goes back "
+                       f"(last year {int(year.max()) if len(year) else parts['first_year']}).")
     else:
         raise ParameterError(f"{src.where}.date_parts.{name} needs 'year' or 'first_year'.")
     dates = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
     bad = dates.isna()
     if bad.any():
-        _problem(report, src, name, f"rows whose '{parts['month']}' / '{parts['day']}' are not a date",
-                 int(bad.sum()), examples(df.loc[bad, str(parts["month"])].astype(str) + " "
-                                          + df.loc[bad, str(parts["day"])].astype(str)))
-    out[name] = dates
+        m.problem(name, f"rows whose '{parts['month']}' / '{parts['day']}' are not a date", int(bad.sum()),
+                  examples(df.loc[bad, str(parts["month"])].astype(str) + " " + df.loc[bad, str(parts["day"])].astype(str)))
+    m.out[name] = dates
 
 
 # --------------------------------------------------------------------------- entry point
@@ -514,7 +439,7 @@ def read(sources: Mapping[str, Source], tables: list[str]) -> tuple[dict[str, pd
     report = contract.ValidationReport()
     for name in tables:
         src = sources[name]
-        mapped = apply_mapping(src, read_raw(src), report)
+        mapped = apply_mapping(src, read_source(src), report)
         frames[name], labels[name], aliases[name] = mapped.frame, src.label, mapped.aliases
         notes.extend(mapped.notes)
     return frames, labels, aliases, notes, report

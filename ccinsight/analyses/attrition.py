@@ -2,8 +2,9 @@
 
 Estimators come from lifelines (Kaplan-Meier with at-risk counts, log-rank tests, Nelson-
 Aalen hazard, Cox proportional hazards with its assumption test); multiple-testing
-correction from statsmodels. Tenure is counted in days from ``hire_date``; hires still
-employed, and exits after the analysis date ``as_of``, are censored at ``as_of``.
+correction from statsmodels; the shared survival helpers live in :mod:`ccinsight.survival`.
+Tenure is counted in days from ``hire_date``; hires still employed at the end of the
+analysis month are censored there.
 
 Backs ``notebooks/attrition_survival.ipynb``.
 """
@@ -16,12 +17,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ccinsight.channels import find_bursts
+from ccinsight import period as period_mod
+from ccinsight import wording
+from ccinsight.analysis import Analysis
+from ccinsight.bursts import burst_members, find_bursts
 from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
-from ccinsight.errors import DataError, ParameterError
+from ccinsight.errors import ParameterError
+from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import pool_small
+from ccinsight.survival import (attrition_at, fit_km, greenwood_var, survival_at, survival_difference,
+                                survival_table)
 
 TENURE_TICKS = (0, 30, 60, 90, 180, 365)
 HORIZONS = (30, 60, 90)
@@ -29,89 +36,111 @@ GROUPABLE = ("onboarding_program", "hiring_channel", "site", "hire_quarter", "co
              "exit_type")
 
 
-def from_tenure(df: pd.DataFrame, tenure_days: str, left: str, as_of: str | pd.Timestamp) -> pd.DataFrame:
-    """Dates from an HR export that only has a tenure length and a left/stayed flag.
+@dataclass(frozen=True)
+class AttritionFindings(Findings):
+    """Survival of new hires over tenure, overall and by group, as of the month's end."""
 
-    ``hire_date`` becomes ``as_of - tenure`` for stayers; leavers' exact dates are unknown,
-    so they are placed as if they left on ``as_of`` after ``tenure`` days. Durations and
-    events, which is all the survival analysis uses, are exact either way.
-    """
-    as_of = pd.Timestamp(as_of)
-    tenure = pd.to_timedelta(pd.to_numeric(df[tenure_days]), unit="D")
-    out = df.copy()
-    out["hire_date"] = as_of - tenure
-    out["exit_date"] = pd.Series(as_of, index=df.index).where(df[left].astype(bool))
-    return out
+    tracked = (Tracked("attrition_90d", "90-day attrition", higher_is_better=False),
+               Tracked("hires_for_seats", "hires for the seats plan", higher_is_better=False))
+
+    as_of: str = fact("the analysis date: the last day of the analysis month", "date")
+    window_start: str = fact("first hire date of the window", "date")
+    first_hire: str = fact("first hire date in the population", "date")
+    last_hire: str = fact("last hire date in the population", "date")
+    n_hires: int = fact("hires in the population (bulk drives excluded)", "count")
+    n_exits: int = fact("of them, exits up to as_of", "count")
+    attrition_30d: Estimate = fact("share gone within 30 days (Kaplan-Meier)", "share")
+    attrition_60d: Estimate = fact("share gone within 60 days (Kaplan-Meier)", "share")
+    attrition_90d: Estimate = fact("share gone within 90 days (Kaplan-Meier)", "share")
+    survival_1y: Estimate | None = fact("share still here after 365 days; n is the hires followed that long",
+                                        "share")
+    median_tenure_days: float | None = fact("median tenure (null while over half are still here)", "days")
+    survival_curve: list = fact("share still here at 0, 30, 60, 90, 180, 365 days: day, survival, low, high, "
+                                "at_risk", "records")
+    group_by: str = fact("the column groups are compared by", "text")
+    groups: list = fact("per group: group, n, exits, attrition_90d, low, high", "records")
+    pooled_groups: list = fact("groups under min_cell_size hires pooled as 'other'", "list")
+    logrank_p: float | None = fact("log-rank test of equal survival curves across groups (whole follow-up)", "p")
+    difference_90d: list = fact("90-day survival of each group minus the largest (MOVER interval): group, "
+                                "reference, difference, low, high", "records")
+    cox: list = fact("Cox model: covariate, hazard_ratio, low, high, p", "records")
+    ph_violations: list = fact("covariates breaking the proportional-hazards assumption", "list")
+    clustered_exit_share: float | None = fact("share of close exit pairs from the same school", "share")
+    clustered_exit_share_chance: float | None = fact("the same share with schools permuted", "share")
+    clustered_exit_p: float | None = fact("permutation p-value of the clustering", "p")
+    cluster_days: int = fact("exits this many days apart count as close", "days")
+    seats_needed: int | None = fact("effective seats wanted at day 90", "count")
+    hires_for_seats: Estimate | None = fact("hires needed now for the seats at day 90 (delta-method interval)",
+                                            "count")
+    hires_for_seats_90pct_sure: int | None = fact("hires for at least the seats with probability 0.9", "count")
+    seats_survival_90d: float | None = fact("90-day survival used by the seats plan", "share")
+    seats_pass_rate: float | None = fact("certification pass rate used by the seats plan (null: unknown, "
+                                         "taken as 1)", "share")
+    excluded_bursts: list = fact("bulk hiring drives analysed apart: channel, start, end, hires, "
+                                 "attrition_90d", "records")
+    excluded_hires: int = fact("hires in those drives", "count")
+    alpha: float = fact("significance level", "number")
+    notes: list = fact("what was left out and why", "list")
+
+    def headlines(self) -> list[str]:
+        a = {d: wording.estimate(*_ci(getattr(self, f"attrition_{d}d")), "share") for d in (30, 60, 90)}
+        lines = [f"90-day attrition: {a[90]} of {wording.count(self.n_hires)} hires (hired {self.first_hire} to "
+                 f"{self.last_hire}, followed to {self.as_of}); 30-day {a[30]}; 60-day {a[60]}."]
+        if len(self.groups) >= 2:
+            parts = "; ".join(f"{g['group']}: {wording.estimate(g['attrition_90d'], g['low'], g['high'], 'share')}, "
+                              f"n = {wording.count(g['n'])}" for g in self.groups)
+            verdict = ("the survival curves differ" if self.logrank_p is not None and self.logrank_p < self.alpha
+                       else "the data cannot tell the survival curves apart")
+            lines.append(f"90-day attrition by {self.group_by}: {parts}; {verdict} "
+                         f"(log-rank over the whole follow-up, {wording.p_value(self.logrank_p)}).")
+        if self.excluded_hires:
+            drives = "; ".join(f"{b['channel']} {b['start']} to {b['end']} ({wording.count(b['hires'])} hires, "
+                               f"{wording.share(b['attrition_90d'])} gone by day 90)" for b in self.excluded_bursts)
+            lines.append(f"{wording.count(self.excluded_hires)} hires from bulk hiring drives are analysed apart "
+                         f"and not in the figures above: {drives}.")
+        if self.hires_for_seats is not None:
+            lines.append(f"To have {self.seats_needed} effective seats at day 90, hire about "
+                         f"{wording.estimate(*_ci(self.hires_for_seats), 'count')} now "
+                         f"({self.hires_for_seats_90pct_sure} to be 90% sure).")
+        return lines
+
+    def details(self) -> list[str]:
+        lines = []
+        if self.survival_1y is not None:
+            lines.append(f"- After one year, {wording.estimate(*_ci(self.survival_1y), 'share')} of hires are still "
+                         f"here ({wording.count(self.survival_1y.n)} hires followed that long).")
+        if self.pooled_groups:
+            lines.append(f"- Groups of {self.group_by} with fewer hires than the minimum cell size are pooled as "
+                         f"'other': {', '.join(self.pooled_groups)}.")
+        for d in self.difference_90d:
+            lines.append(f"- 90-day survival of {d['group']} minus {d['reference']}: "
+                         f"{wording.estimate(d['difference'], d['low'], d['high'], 'points')}.")
+        sig = [c for c in self.cox if c["p"] is not None and c["p"] < self.alpha]
+        if sig:
+            hr = "; ".join(f"{c['covariate']} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})" for c in sig)
+            lines.append(f"- Holding the other factors equal (Cox model), the risk of leaving is multiplied by: {hr}.")
+        if self.ph_violations:
+            lines.append(f"- The Cox model's proportional-hazards assumption does not hold for "
+                         f"{', '.join(self.ph_violations)}: read those hazard ratios as averages over tenure.")
+        if self.clustered_exit_share is not None:
+            clusters = self.clustered_exit_p is not None and self.clustered_exit_p < self.alpha
+            lines.append(f"- When two school hires leave within {self.cluster_days} days of each other, they come "
+                         f"from the same school {wording.share(self.clustered_exit_share)} of the time, against "
+                         f"{wording.share(self.clustered_exit_share_chance)} by chance "
+                         f"({wording.p_value(self.clustered_exit_p)}): "
+                         + ("departures cluster, so one leaver may pull classmates out." if clusters
+                            else "the data show no clear clustering."))
+        if self.hires_for_seats is not None:
+            lines.append(f"- The seats plan counts {wording.share(self.seats_survival_90d)} still here at day 90 and "
+                         + (f"{wording.share(self.seats_pass_rate)} passing certification." if self.seats_pass_rate
+                            is not None else "everyone passing certification (too few certification results to "
+                            "estimate a pass rate)."))
+        lines.extend(f"\n*{n}*" for n in self.notes)
+        return lines
 
 
-def window_start(as_of: pd.Timestamp, window_months: int) -> pd.Timestamp:
-    """First day of the ``window_months`` calendar months ending with ``as_of``'s month."""
-    return (as_of.to_period("M") - (window_months - 1)).start_time
-
-
-def survival_table(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int | None = 24) -> pd.DataFrame:
-    """One row per hire in the window: ``duration_days`` and ``event`` (left by ``as_of``).
-
-    Hires after ``as_of`` are not in the population; exits after ``as_of`` have not
-    happened yet (censored); recent hires are censored at their short tenure.
-    """
-    bad = agents["exit_date"] < agents["hire_date"]
-    if bad.any():
-        rows = agents.loc[bad, "agent_id"].astype(str).head(5).tolist()
-        raise DataError(f"agents: {int(bad.sum())} hire(s) have an exit date before the hire date "
-                        f"(agent_id {', '.join(rows)}); fix them before analysing attrition.")
-    pop = agents[agents["hire_date"] <= as_of].copy()
-    if window_months:
-        pop = pop[pop["hire_date"] >= window_start(as_of, window_months)]
-    if pop.empty:
-        raise DataError(f"No hires between the window start and {as_of.date()}: nothing to analyse.")
-    left = pop["exit_date"].notna() & (pop["exit_date"] <= as_of)
-    end = pop["exit_date"].where(left, as_of)
-    pop["duration_days"] = (end - pop["hire_date"]).dt.days.astype(float)
-    pop["event"] = left.astype(int)
-    pop["hire_quarter"] = pop["hire_date"].dt.to_period("Q").astype(str)
-    return pop
-
-
-# --------------------------------------------------------------------------- Kaplan-Meier
-def fit_km(durations: pd.Series, events: pd.Series, label: str, alpha: float = 0.05):
-    """A lifelines Kaplan-Meier fit."""
-    from lifelines import KaplanMeierFitter
-
-    return KaplanMeierFitter(alpha=alpha).fit(durations, events, label=label)
-
-
-def _step_at(frame: pd.DataFrame, t: float) -> pd.Series:
-    """Value of a right-continuous step function (indexed by time) at ``t``."""
-    return frame.loc[:t].iloc[-1]
-
-
-def greenwood_var(kmf, t: float) -> float:
-    """Greenwood variance of S(t) from a lifelines fit's event table."""
-    et = kmf.event_table.loc[:t]
-    d, n = et["observed"], et["at_risk"]
-    terms = np.where(n > d, d / (n * (n - d)), np.inf)
-    s = float(_step_at(kmf.survival_function_, t).iloc[0])
-    return s ** 2 * float(np.sum(terms[d > 0])) if (d > 0).any() else 0.0
-
-
-def attrition_at(kmf, t: float) -> dict:
-    """Attrition 1 - S(t) with the fit's (log-log) confidence interval.
-
-    With no exit by ``t`` the log-log interval collapses to a point; the interval is then
-    the exact (Clopper-Pearson) one for 0 exits among the hires followed through ``t``.
-    """
-    s = float(_step_at(kmf.survival_function_, t).iloc[0])
-    if s == 1.0:
-        from statsmodels.stats.proportion import proportion_confint
-
-        followed = int((np.asarray(kmf.durations) >= t).sum())
-        if followed == 0:
-            return {"attrition": 0.0, "low": np.nan, "high": np.nan}
-        _, high = proportion_confint(0, followed, alpha=kmf.alpha, method="beta")
-        return {"attrition": 0.0, "low": 0.0, "high": float(high)}
-    ci = _step_at(kmf.confidence_interval_survival_function_, t)
-    return {"attrition": 1 - s, "low": 1 - float(ci.iloc[1]), "high": 1 - float(ci.iloc[0])}
+def _ci(e: Estimate | None) -> tuple:
+    return (None, None, None) if e is None else (e.value, e.low, e.high)
 
 
 # --------------------------------------------------------------------------- results
@@ -181,104 +210,44 @@ class AttritionResult:
                          "at_risk": int((durations >= t).sum())})
         return pd.DataFrame(rows)
 
-    def findings(self) -> dict:
-        """Headline numbers for the deck (names are the interface)."""
-        out = {}
-        for t in HORIZONS:
-            a = attrition_at(self.overall, t)
-            out[f"attrition_{t}d"], out[f"attrition_{t}d_low"], out[f"attrition_{t}d_high"] = \
-                a["attrition"], a["low"], a["high"]
+    def findings(self) -> AttritionFindings:
+        """Headline numbers, typed (see :class:`AttritionFindings`)."""
+        n = int(len(self.table))
+        horizon = {t: attrition_at(self.overall, t) for t in HORIZONS}
+        year = self.survival_curve().set_index("day").loc[365]
         median = self.overall.median_survival_time_
-        out.update({
-            "median_tenure_days": float(median) if np.isfinite(median) else None,
-            "survival_curve": self.survival_curve(),
-            "pooled_groups": list(self.pooled),
-            "group_by": self.group_by,
-            "groups": self.group_table[["group", "n", "exits", "attrition_90d", "low", "high"]],
-            "logrank_p": self.logrank_p,
-            "difference_90d": self.difference_90d,
-            "cox": self.cox[["covariate", "hazard_ratio", "low", "high", "p"]] if self.cox is not None else [],
-            "ph_violations": (self.ph_test.loc[self.ph_test["violated"], "covariate"].tolist()
-                              if self.ph_test is not None else []),
-            "clustered_exit_share": self.clustering.get("share"),
-            "clustered_exit_share_chance": self.clustering.get("chance"),
-            "clustered_exit_p": self.clustering.get("p"),
-            "hires_for_seats": self.seats.get("hires"), "hires_for_seats_low": self.seats.get("low"),
-            "hires_for_seats_high": self.seats.get("high"), "seats_needed": self.seats.get("seats"),
-            "hires_for_seats_90pct_sure": self.seats.get("hires_90pct_sure"),
-            "n_hires": int(len(self.table)), "n_exits": int(self.table["event"].sum()),
-            "as_of": self.as_of.date(), "window_start": self.window_start.date(),
-            "first_hire": self.table["hire_date"].min().date(), "last_hire": self.table["hire_date"].max().date(),
-            "excluded_bursts": self.excluded.get("bursts", []),
-            "excluded_hires": self.excluded.get("hires", 0),
-        })
-        return out
+        s = self.seats
+        return AttritionFindings(
+            as_of=self.as_of.date().isoformat(), window_start=self.window_start.date().isoformat(),
+            first_hire=self.table["hire_date"].min().date().isoformat(),
+            last_hire=self.table["hire_date"].max().date().isoformat(),
+            n_hires=n, n_exits=int(self.table["event"].sum()),
+            **{f"attrition_{t}d": Estimate.of(h["attrition"], h["low"], h["high"], n) for t, h in horizon.items()},
+            survival_1y=Estimate.of(year["survival"], year["low"], year["high"], year["at_risk"])
+            if year["at_risk"] > 0 else None,
+            median_tenure_days=float(median) if np.isfinite(median) else None,
+            survival_curve=to_jsonable(self.survival_curve()), group_by=self.group_by,
+            groups=to_jsonable(self.group_table[["group", "n", "exits", "attrition_90d", "low", "high"]]
+                               if len(self.group_table) else []),
+            pooled_groups=list(self.pooled), logrank_p=to_jsonable(self.logrank_p),
+            difference_90d=to_jsonable(self.difference_90d),
+            cox=to_jsonable(self.cox[["covariate", "hazard_ratio", "low", "high", "p"]]) if self.cox is not None else [],
+            ph_violations=(self.ph_test.loc[self.ph_test["violated"], "covariate"].tolist()
+                           if self.ph_test is not None else []),
+            clustered_exit_share=self.clustering.get("share"), clustered_exit_share_chance=self.clustering.get("chance"),
+            clustered_exit_p=self.clustering.get("p"), cluster_days=int(self.clustering.get("days", 0)),
+            seats_needed=s.get("seats"),
+            hires_for_seats=Estimate.of(s["hires"], s["low"], s["high"], n) if s.get("hires") else None,
+            hires_for_seats_90pct_sure=s.get("hires_90pct_sure"), seats_survival_90d=s.get("survival_90d"),
+            seats_pass_rate=s.get("pass_rate") if s.get("certification_known") else None,
+            excluded_bursts=to_jsonable(self.excluded.get("bursts", [])),
+            excluded_hires=int(self.excluded.get("hires", 0)), alpha=self.alpha, notes=list(self.notes))
 
-    # ---------------------------------------------------------------- words
     def headline(self):
         """Plain-language findings for the top of the rendered notebook (Markdown)."""
         from IPython.display import Markdown
 
-        return Markdown(self.narrative())
-
-    def narrative(self) -> str:
-        f = self.findings()
-        pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
-        lines = [f"**{f['n_hires']:,} hires (hired {f['first_hire']} to {f['last_hire']}), followed to {f['as_of']}; "
-                 f"{f['n_exits']:,} have left.** Those still employed count only for the days they have been here "
-                 "(censored)."]
-        if f["excluded_hires"]:
-            b = "; ".join(f"{x['channel']} {x['start']}..{x['end']} ({x['hires']} hires, "
-                          f"{pct(x['attrition_90d'])} gone by day 90)" for x in f["excluded_bursts"])
-            lines.append(f"- **{f['excluded_hires']} hires from bulk hiring drives are analysed separately**: {b}.")
-        lines.append(f"- Of every 100 new hires, **{100 * f['attrition_30d']:.0f} leave within 30 days, "
-                     f"{100 * f['attrition_60d']:.0f} within 60 and {100 * f['attrition_90d']:.0f} within 90** "
-                     f"(90-day attrition {pct(f['attrition_90d'])}, 95% CI {pct(f['attrition_90d_low'])} to "
-                     f"{pct(f['attrition_90d_high'])}).")
-        year = self.survival_curve().set_index("day").loc[365]
-        if year["at_risk"] > 0:
-            lines.append(f"- After one year, **{pct(year['survival'])} of hires are still here** (95% CI "
-                         f"{pct(year['low'])} to {pct(year['high'])}; {int(year['at_risk']):,} hires followed that long).")
-        if self.pooled:
-            lines.append(f"- Groups of {self.group_by} with fewer hires than the minimum cell size are pooled as "
-                         f"'other': {', '.join(self.pooled)}.")
-        g = self.group_table
-        if len(g) >= 2:
-            parts = ", ".join(f"{r.group}: {pct(r.attrition_90d)} ({pct(r.low)} to {pct(r.high)}, n = {r.n})"
-                              for r in g.itertuples())
-            verdict = "differ significantly" if self.logrank_p < self.alpha else "do not differ significantly"
-            lines.append(f"- By {self.group_by}, 90-day attrition is {parts}; the survival curves "
-                         f"{verdict} (log-rank p = {self.logrank_p:.2g}).")
-            for r in self.difference_90d.itertuples():
-                lines.append(f"- 90-day survival of {r.group} minus {r.reference}: **{100 * r.difference:+.1f} "
-                             f"points** (95% CI {100 * r.low:+.1f} to {100 * r.high:+.1f}).")
-        if self.cox is not None:
-            sig = self.cox[self.cox["p"] < self.alpha]
-            if len(sig):
-                hr = "; ".join(f"{r.covariate} x{r.hazard_ratio:.2f} ({r.low:.2f}-{r.high:.2f})"
-                               for r in sig.itertuples())
-                lines.append(f"- Holding the other factors equal (Cox model), the risk of leaving is "
-                             f"multiplied by: {hr}.")
-            if f["ph_violations"]:
-                lines.append(f"- The Cox model's proportional-hazards assumption does not hold for "
-                             f"{', '.join(f['ph_violations'])}: read those hazard ratios as averages over tenure.")
-        c = self.clustering
-        if c.get("share") is not None:
-            lines.append(f"- **When two school hires leave within {c['days']} days of each other, they come from the "
-                         f"same school {pct(c['share'])} of the time**, against {pct(c['chance'])} by chance "
-                         f"(p = {c['p']:.2g}): "
-                         + ("departures cluster, so one leaver can pull classmates out." if c["p"] < self.alpha
-                            else "no sign that departures cluster."))
-        s = self.seats
-        if s.get("hires"):
-            lines.append(f"- **To have {s['seats']} effective seats at day 90, hire about {s['hires']} now** "
-                         f"(95% CI {s['low']} to {s['high']}; {s['hires_90pct_sure']} to be 90% sure), "
-                         f"counting {pct(s['survival_90d'])} still here at day 90 and "
-                         + (f"{pct(s['pass_rate'])} passing certification." if s["certification_known"] else
-                            "everyone passing certification (too few certification results to estimate a pass "
-                            "rate)."))
-        lines.extend(f"\n*{n}*" for n in self.notes)
-        return "\n".join(lines)
+        return Markdown(self.findings().narrative())
 
     def model_notes(self):
         """The Cox model's notes and its proportional-hazards check, as Markdown."""
@@ -382,22 +351,6 @@ def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction:
     rows = [{"group": g, "reference": reference, **survival_difference(kmf, groups[reference], 90)}
             for g, kmf in groups.items() if g != reference]
     return groups, p, pairwise, pd.DataFrame(rows)
-
-
-def survival_difference(kmf_a, kmf_b, t: float) -> dict:
-    """S_a(t) - S_b(t) with a MOVER interval (Zou & Donner 2008; Newcombe's method for two
-    proportions) built from each group's own interval, as shown in the group table.
-
-    A Wald interval from Greenwood variances collapses when a group has no exit by ``t``
-    (variance 0) and then claims a precision the data do not have; MOVER uses that group's
-    exact interval instead, and keeps the asymmetry of the log-log intervals.
-    """
-    a, b = attrition_at(kmf_a, t), attrition_at(kmf_b, t)
-    s_a, s_b = 1 - a["attrition"], 1 - b["attrition"]
-    lo_a, hi_a, lo_b, hi_b = 1 - a["high"], 1 - a["low"], 1 - b["high"], 1 - b["low"]
-    d = s_a - s_b
-    return {"difference": d, "low": d - np.hypot(s_a - lo_a, hi_b - s_b),
-            "high": d + np.hypot(hi_a - s_a, s_b - lo_b)}
 
 
 def _design(table: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -515,7 +468,7 @@ def seats_plan(kmf, table: pd.DataFrame, seats: int, alpha: float) -> dict:
     interval on log q; ``hires_90pct_sure`` is the smallest number for which at least
     ``seats`` remain with probability 0.9 (binomial, at the point estimate of q).
     """
-    s90 = float(_step_at(kmf.survival_function_, 90).iloc[0])
+    s90 = survival_at(kmf, 90)
     if s90 <= 0:
         return {}
     var_log_s = greenwood_var(kmf, 90) / s90 ** 2
@@ -536,7 +489,7 @@ def seats_plan(kmf, table: pd.DataFrame, seats: int, alpha: float) -> dict:
 
 
 # --------------------------------------------------------------------------- entry point
-def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 24,
+def analyse(ds: Dataset, window_months: int | None = 24,
             group_by: str = "onboarding_program", covariates: list[str] | None = None, seats_needed: int = 50,
             exclude_bursts: bool = True, cluster_days: int = 3, alpha: float = 0.05, correction: str = "holm",
             seed: int = 0, min_cell_size: int = MIN_CELL_SIZE) -> AttritionResult:
@@ -545,10 +498,8 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     Parameters
     ----------
     ds
-        Loaded data with the ``agents`` table (``training`` optional, for training_score).
-    as_of
-        Analysis date (ISO); default the end of the latest complete month the loaded
-        tables cover (load ``performance`` too: its months mark complete months).
+        Loaded data with the ``agents`` table (``training`` optional, for training_score);
+        its analysis month sets ``as_of``, the month's last day.
     window_months
         Hires of the last ``window_months`` months up to ``as_of`` (None: all hires).
     group_by
@@ -559,7 +510,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     seats_needed
         Effective seats wanted at day 90, for the hiring plan.
     exclude_bursts
-        Analyse bulk hiring drives (see :func:`ccinsight.channels.find_bursts`) separately
+        Analyse bulk hiring drives (see :func:`ccinsight.bursts.find_bursts`) separately
         rather than mixing them into group comparisons.
     cluster_days, seed
         Window for clustered exits, and the seed of its permutation test.
@@ -570,10 +521,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     agents = ds["agents"].copy()
     if "training" in ds and "training_score" not in agents:
         agents = agents.merge(ds["training"][["agent_id", "training_score"]], on="agent_id", how="left")
-    try:
-        as_of_ts = pd.Timestamp(as_of) if as_of else ds.latest_complete_month().end_time.normalize()
-    except ValueError:
-        raise ParameterError(f"as_of {as_of!r} is not a date (expected YYYY-MM-DD).") from None
+    as_of_ts = ds.as_of
     full = survival_table(agents, as_of_ts, window_months)
     table = full
     if group_by not in table.columns:
@@ -583,7 +531,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
     excluded: dict = {"hires": 0, "bursts": []}
     if exclude_bursts:
         bursts = find_bursts(table)
-        ids = {a for b in bursts for a in b.agent_ids}
+        ids = burst_members(bursts)
         if ids:
             inside = table["agent_id"].astype(str).isin(ids)
             for b in bursts:
@@ -593,7 +541,7 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
                                            "hires": b.hires, "attrition_90d": attrition_at(kmf_b, 90)["attrition"]})
             excluded["hires"] = int(inside.sum())
             table = table[~inside]
-    start = window_start(as_of_ts, window_months) if window_months else table["hire_date"].min()
+    start = period_mod.window_start(as_of_ts, window_months) if window_months else table["hire_date"].min()
     overall = fit_km(table["duration_days"], table["event"], label="all hires", alpha=alpha)
     # groups are compared on pooled labels; the Cox model keeps the column as it is
     labels, pooled = pool_small(table[group_by].astype("string").fillna("unknown"), min_cell_size)
@@ -632,3 +580,10 @@ def analyse(ds: Dataset, as_of: str | None = None, window_months: int | None = 2
                            pairwise=pairwise, difference_90d=diff, cox=cox, cox_notes=cox_notes, ph_test=ph,
                            clustering=clustering, seats=seats, excluded=excluded, alpha=alpha,
                            notes=tuple(notes), pooled=tuple(pooled))
+
+
+ANALYSIS = Analysis(
+    name="attrition_survival", title="How long do new agents stay?",
+    question="How long do new agents stay, did the mentoring programme work, do classmates leave together, "
+             "how many to hire for N seats?",
+    findings=AttritionFindings, tables=("agents",), optional_tables=("training", "performance"))

@@ -8,23 +8,51 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ccinsight import contract
-from ccinsight.config import display_path
+from ccinsight import contract, wording
+from ccinsight.analysis import Analysis
+from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
+from ccinsight.findings import Findings, fact
 from ccinsight.plotting import new_axes
+from ccinsight.privacy import pool_small
+
+
+@dataclass(frozen=True)
+class OverviewFindings(Findings):
+    """What the data covers at the end of the analysis month."""
+
+    month: str = fact("the analysis month: the data as it stood at its end", "month")
+    first_month: str = fact("the first month with any record", "month")
+    n_sites: int = fact("sites with hires", "count")
+    sites: list = fact("sites with at least min_cell_size hires; smaller ones pooled as 'other'", "list")
+    n_cohorts: int = fact("training classes (cohort_id values)", "count")
+    n_hires: int = fact("hires up to the month's end", "count")
+    n_exits: int = fact("exits up to the month's end", "count")
+    n_calls: int = fact("connected outbound calls up to the month's end", "count")
+    n_performance_rows: int = fact("agent-months of performance up to the month", "count")
+    columns_with_missing: int = fact("columns with at least one empty value", "count")
+
+    def headlines(self) -> list[str]:
+        return [f"{wording.count(self.n_hires)} hires ({wording.count(self.n_exits)} exits) in "
+                f"{wording.count(self.n_cohorts)} training classes at {self.n_sites} sites; "
+                f"{wording.count(self.n_calls)} outbound calls; months {self.first_month} to {self.month}."]
+
+    def details(self) -> list[str]:
+        return [f"- Sites: {', '.join(self.sites) or 'none'}; {self.columns_with_missing} columns have empty "
+                "values (listed below)."]
 
 
 @dataclass(frozen=True)
 class Overview:
     """Coverage of one data set, per table and per month."""
 
-    source: str
     tables: pd.DataFrame  # table, rows, columns, first, last
     monthly: pd.DataFrame  # month -> hires, exits, headcount, calls
     missing: pd.DataFrame  # table, column, missing, missing_pct
     sites: tuple[str, ...]
+    n_sites: int
     n_cohorts: int
-    last_complete_month: pd.Period
+    month: pd.Period
 
     @property
     def first_month(self) -> pd.Period:
@@ -40,25 +68,16 @@ class Overview:
         return out.sort_values("missing_pct", ascending=False, kind="stable").set_index(["table", "column"])
 
     def text(self) -> str:
-        """A few lines for the terminal."""
-        f = self.findings()
-        return (f"{self.source}: {f['n_hires']:,} hires ({f['n_exits']:,} exits) in {f['n_cohorts']} "
-                f"training classes at {len(self.sites)} sites ({', '.join(self.sites)}); "
-                f"{f['n_calls']:,} outbound calls; months {f['first_month']}..{f['last_month']} "
-                f"(latest complete: {f['latest_complete_month']}).")
+        """The headline, for the terminal."""
+        return " ".join(self.findings().headlines())
 
-    def findings(self) -> dict:
-        """Headline numbers for the deck."""
+    def findings(self) -> OverviewFindings:
         rows = self.tables.set_index("table")["rows"]
-        return {
-            "first_month": str(self.first_month), "last_month": str(self.monthly.index.max()),
-            "latest_complete_month": str(self.last_complete_month),
-            "n_sites": len(self.sites), "n_cohorts": self.n_cohorts,
-            "n_hires": int(rows.get("agents", 0)), "n_exits": int(self.monthly["exits"].sum()),
-            "n_calls": int(rows.get("outbound_calls", 0)),
-            "n_performance_rows": int(rows.get("performance", 0)),
-            "columns_with_missing": int((self.missing["missing"] > 0).sum()),
-        }
+        return OverviewFindings(
+            month=str(self.month), first_month=str(self.first_month), n_sites=self.n_sites, sites=list(self.sites),
+            n_cohorts=self.n_cohorts, n_hires=int(rows.get("agents", 0)), n_exits=int(self.monthly["exits"].sum()),
+            n_calls=int(rows.get("outbound_calls", 0)), n_performance_rows=int(rows.get("performance", 0)),
+            columns_with_missing=int((self.missing["missing"] > 0).sum()))
 
     def plot(self, ax=None, **kwargs):
         """Hires and exits per month (bars) with outbound calls per month (line, right axis)."""
@@ -79,7 +98,9 @@ class Overview:
         return ax
 
     def _repr_html_(self) -> str:
-        return f"<p>{self.text()}</p>" + self.tables.to_html(index=False, na_rep="")
+        from ccinsight.tables import reviewer_html
+
+        return reviewer_html(self.tables, labels={"first": "first date", "last": "last date"})
 
 
 def _span(df: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -91,8 +112,9 @@ def _span(df: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, pd.Timesta
     return (stacked.min(), stacked.max()) if len(stacked) else (None, None)
 
 
-def describe(ds: Dataset) -> Overview:
-    """Summarise what a loaded data set covers."""
+def describe(ds: Dataset, min_cell_size: int = MIN_CELL_SIZE) -> Overview:
+    """Summarise what a loaded data set covers (sites with fewer hires than
+    ``min_cell_size`` are named only as 'other')."""
     rows, missing = [], []
     for name, df in ds.tables.items():
         first, last = _span(df, name)
@@ -104,8 +126,8 @@ def describe(ds: Dataset) -> Overview:
             missing.append({"table": name, "column": col, "missing": n,
                             "missing_pct": round(100 * n / len(df), 1) if len(df) else 0.0})
     agents = ds["agents"]
-    months = pd.period_range(agents["hire_date"].min(),
-                             max(r["last"] for r in rows if r["last"] is not None), freq="M")
+    first = min(r["first"] for r in rows if r["first"] is not None)
+    months = pd.period_range(pd.Timestamp(first).to_period("M"), ds.period, freq="M")
     monthly = pd.DataFrame(index=months)
     monthly["hires"] = agents["hire_date"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
     monthly["exits"] = agents["exit_date"].dropna().dt.to_period("M").value_counts().reindex(months, fill_value=0)
@@ -114,8 +136,16 @@ def describe(ds: Dataset) -> Overview:
     monthly["calls"] = (calls["started_at"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
                         if calls is not None else 0)
     monthly.index.name = "month"
+    sites, _ = pool_small(agents["site"].dropna().astype(str), min_cell_size)
     return Overview(
-        source=display_path(ds.root), tables=pd.DataFrame(rows), monthly=monthly,
-        missing=pd.DataFrame(missing), sites=tuple(sorted(agents["site"].dropna().unique())),
-        n_cohorts=int(agents["cohort_id"].nunique()), last_complete_month=ds.latest_complete_month(),
+        tables=pd.DataFrame(rows), monthly=monthly, missing=pd.DataFrame(missing),
+        sites=tuple(sorted(sites.unique())), n_sites=int(agents["site"].nunique()),
+        n_cohorts=int(agents["cohort_id"].nunique()), month=ds.period,
     )
+
+
+ANALYSIS = Analysis(
+    name="data_overview", title="What the data covers",
+    question="What does the data cover (months, sites, hires, calls, empty values)?",
+    findings=OverviewFindings, tables=("agents", "training", "performance", "outbound_calls"),
+    optional_tables=("channels",))

@@ -18,51 +18,86 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ccinsight import wording
+from ccinsight.analysis import Analysis
+from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
+from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
+from ccinsight.performance import METRIC_LABELS, SHARE_METRICS, check_metric, window_performance
 from ccinsight.plotting import new_axes
 
-#: Performance metrics and their direction: +1 higher is better, -1 lower is better.
-METRICS = {"conversion_rate": 1, "qa_score": 1, "aht_s": -1, "schedule_adherence": 1, "calls_handled": 1}
-METRIC_LABELS = {"conversion_rate": "conversion rate", "qa_score": "QA score", "aht_s": "AHT (s)",
-                 "schedule_adherence": "schedule adherence", "calls_handled": "calls handled"}
 
+@dataclass(frozen=True)
+class TrainingFindings(Findings):
+    """Training score vs performance on the floor, per training class."""
 
-def check_metric(metric: str) -> int:
-    """Return the metric's direction; refuse unknown names listing the valid ones."""
-    if metric not in METRICS:
-        raise ParameterError(f"Unknown performance metric '{metric}'; valid metrics: {', '.join(METRICS)}.")
-    return METRICS[metric]
+    tracked = (Tracked("pooled_r", "training-performance r", higher_is_better=True),)
 
+    metric: str = fact("performance metric related to the training score", "text")
+    metric_direction: str = fact("whether higher or lower values of the metric are better", "text")
+    window_months: list = fact("months after the training-end month whose mean performance counts", "list")
+    n_agents: int = fact("trainees with a score and performance in the window", "count")
+    n_cohorts: int = fact("training classes", "count")
+    n_cohorts_estimated: int = fact("training classes large enough to estimate r", "count")
+    pooled_r: Estimate = fact("correlation of score and performance across classes (Fisher z, fixed effect)", "r")
+    slope_per_10_points: Estimate = fact("change in the metric per 10 training points (MixedLM, class "
+                                         "random intercept), in the metric's unit", "number")
+    cohorts: list = fact("per class: cohort_id, training_end, n, r, r_low, r_high, rho, p_adj, flagged, "
+                         "estimated", "records")
+    n_flagged: int = fact("classes where the score does not reliably predict performance (see rule)", "count")
+    flag_rule: str = fact("the rule that flags a class", "text")
+    process_change_date: str | None = fact("date of the recruiting/training change compared", "date")
+    r_before: Estimate | None = fact("pooled r of classes that ended training before the change", "r")
+    r_after: Estimate | None = fact("pooled r of classes that ended training on or after the change", "r")
+    p_difference: float | None = fact("z-test of r after vs r before (Fisher z)", "p")
+    flagged_before: int | None = fact("flagged classes before the change", "count")
+    flagged_after: int | None = fact("flagged classes after the change", "count")
+    recent_flagged: list = fact("the five most recent flagged classes", "list")
+    alpha: float = fact("significance level", "number")
 
-def window_performance(training: pd.DataFrame, performance: pd.DataFrame, metric: str,
-                       window: tuple[int, int] = (2, 3)) -> pd.DataFrame:
-    """Each trainee's mean ``metric`` over months ``window`` after the training-end month.
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS.get(self.metric, self.metric)
 
-    Month 1 is the first calendar month after the month training ended. Trainees with no
-    performance row in the window (left early, or not yet that far) are left out.
+    def _slope(self, value) -> str:
+        if self.metric in SHARE_METRICS:
+            return wording.points(value)
+        if self.metric == "aht_s":
+            return f"{value:+.1f} s" if value is not None else "n/a"
+        return wording.number(value)
 
-    Returns
-    -------
-    DataFrame
-        agent_id, cohort_id, training_score, training_end_date, performance, months.
-    """
-    check_metric(metric)
-    first, last = window
-    if not 1 <= first <= last:
-        raise ParameterError(f"The performance window must satisfy 1 <= start <= end; got {first}..{last}.")
-    if training.empty:
-        raise DataError("The training table has no rows: there are no training scores to relate to performance.")
-    perf = performance[["agent_id", "month", metric]].dropna(subset=[metric])
-    merged = perf.merge(training[["agent_id", "cohort_id", "training_score", "training_end_date"]], on="agent_id")
-    since = (merged["month"].dt.year - merged["training_end_date"].dt.year) * 12 + \
-        (merged["month"].dt.month - merged["training_end_date"].dt.month)
-    merged = merged[since.between(first, last)]
-    if merged.empty:
-        raise DataError(f"No {metric} values fall in months {first}-{last} after training end for any "
-                        "trainee; widen the window or check that performance months follow training.")
-    return (merged.groupby(["agent_id", "cohort_id", "training_score", "training_end_date"], as_index=False)
-            .agg(performance=(metric, "mean"), months=(metric, "size")))
+    def headlines(self) -> list[str]:
+        lines = [f"Training score and {self.label} correlate at r = "
+                 f"{wording.estimate(self.pooled_r.value, self.pooled_r.low, self.pooled_r.high, 'r')} across "
+                 f"{wording.count(self.n_agents)} trainees in {self.n_cohorts_estimated} training classes."]
+        if self.r_before is not None and self.r_after is not None:
+            verdict = ("a clear change" if self.p_difference is not None and self.p_difference < self.alpha
+                       else "the data cannot tell the two apart")
+            lines.append(f"Before the process change of {self.process_change_date}: r = "
+                         f"{wording.estimate(self.r_before.value, self.r_before.low, self.r_before.high, 'r')}; "
+                         f"after it: r = {wording.estimate(self.r_after.value, self.r_after.low, self.r_after.high, 'r')}"
+                         f"; {verdict} ({wording.p_value(self.p_difference)}).")
+        lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes show no reliable link "
+                     f"({self.flag_rule}).")
+        return lines
+
+    def details(self) -> list[str]:
+        s = self.slope_per_10_points
+        lines = [f"- Ten more training points go with **{self._slope(s.value)}** of {self.label} "
+                 f"(95% CI {self._slope(s.low)} to {self._slope(s.high)}; mixed model with a class random "
+                 "intercept)."]
+        if self.flagged_before is not None:
+            lines.append(f"- Flagged classes: {self.flagged_before} before the change, {self.flagged_after} after it.")
+        if self.recent_flagged:
+            lines.append(f"- Most recent flagged classes: {', '.join(self.recent_flagged)}.")
+        if self.r_before is not None and self.r_after is not None and self.p_difference is not None:
+            if self.r_after.value - self.r_before.value > 0.2 and self.p_difference < self.alpha:
+                lines.append("\n**What it means for the training team:** since the change, a good training "
+                             "score goes with good performance on the floor, so scores can inform coaching and "
+                             "go-live decisions; classes still flagged deserve a look at how they were "
+                             "recruited and trained.")
+        return lines
 
 
 def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -187,90 +222,40 @@ class TrainingResult:
         cols = ["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged", "estimated"]
         return self.cohorts[cols]
 
-    def findings(self) -> dict:
-        """Headline numbers for the deck (names are the interface)."""
+    def findings(self) -> TrainingFindings:
+        """Headline numbers, typed (see :class:`TrainingFindings`)."""
         periods = self.periods or {}
         recs = self.cohorts.assign(training_end=self.cohorts["training_end"].dt.date)
-        return {
-            "metric": self.metric,
-            "metric_direction": "higher is better" if self.direction > 0 else "lower is better (r sign flipped)",
-            "window_months": list(self.window),
-            "n_agents": int(len(self.joined)),
-            "n_cohorts": int(len(self.cohorts)),
-            "n_cohorts_estimated": int(self.cohorts["estimated"].sum()),
-            "pooled_r": self.pooled["r"], "pooled_r_low": self.pooled["low"], "pooled_r_high": self.pooled["high"],
-            "cohorts": recs[["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj",
-                             "flagged", "estimated"]],
-            "n_flagged": int(self.cohorts["flagged"].sum()),
-            "process_change_date": self.change_date.date() if self.change_date is not None else None,
-            "r_before": periods.get("before", {}).get("r"), "r_before_low": periods.get("before", {}).get("low"),
-            "r_before_high": periods.get("before", {}).get("high"),
-            "r_after": periods.get("after", {}).get("r"), "r_after_low": periods.get("after", {}).get("low"),
-            "r_after_high": periods.get("after", {}).get("high"),
-            "p_difference": periods.get("p_difference"),
-            "slope_per_10_points": self.slope["slope"], "slope_low": self.slope["low"],
-            "slope_high": self.slope["high"],
-        }
+        flagged = self.cohorts[self.cohorts["flagged"]]
+
+        def pooled(p: dict | None) -> Estimate | None:
+            return Estimate.of(p["r"], p["low"], p["high"], p["n"]) if p else None
+
+        before = after = None
+        if self.change_date is not None:
+            before = int((flagged["training_end"] < self.change_date).sum())
+            after = int((flagged["training_end"] >= self.change_date).sum())
+        return TrainingFindings(
+            metric=self.metric,
+            metric_direction="higher is better" if self.direction > 0 else "lower is better (r sign flipped)",
+            window_months=list(self.window), n_agents=int(len(self.joined)), n_cohorts=int(len(self.cohorts)),
+            n_cohorts_estimated=int(self.cohorts["estimated"].sum()), pooled_r=pooled(self.pooled),
+            slope_per_10_points=Estimate.of(self.slope["slope"], self.slope["low"], self.slope["high"],
+                                            len(self.joined)),
+            cohorts=to_jsonable(recs[["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj",
+                                     "flagged", "estimated"]]),
+            n_flagged=int(len(flagged)),
+            flag_rule=f"r below {self.r_threshold:g}, or not significant after {self.correction} correction",
+            process_change_date=self.change_date.date().isoformat() if self.change_date is not None else None,
+            r_before=pooled(periods.get("before")), r_after=pooled(periods.get("after")),
+            p_difference=periods.get("p_difference"), flagged_before=before, flagged_after=after,
+            recent_flagged=[str(c) for c in flagged.tail(5)["cohort_id"]], alpha=self.alpha)
 
     def headline(self):
         """Plain-language findings for the top of the rendered notebook (Markdown)."""
         from IPython.display import Markdown
 
-        return Markdown(self.narrative())
-
-    def _slope_text(self, value: float) -> str:
-        """A slope in the metric's own units: shares as percentage points."""
-        if self.metric in ("conversion_rate", "schedule_adherence"):
-            return f"{100 * value:+.1f} percentage points of {METRIC_LABELS[self.metric]}"
-        if self.metric == "aht_s":
-            return f"{value:+.1f} s of AHT"
-        return f"{value:+.2f} {METRIC_LABELS[self.metric]}"
-
-    def narrative(self) -> str:
-        """The findings in words a training manager reads."""
-        f = self.findings()
-        label = METRIC_LABELS[self.metric]
-        lines = [f"**{f['n_agents']:,} trainees in {f['n_cohorts_estimated']} training classes** "
-                 f"(classes under {self.min_size} trainees with {label} in months "
-                 f"{self.window[0]}-{self.window[1]} are listed but not estimated)."]
-        lines.append(f"- Across classes, training score and {label}{self._oriented} correlate at "
-                     f"**r = {f['pooled_r']:.2f}** (95% CI {f['pooled_r_low']:.2f} to {f['pooled_r_high']:.2f}).")
-        lines.append(f"- Ten more training points go with **{self._slope_text(f['slope_per_10_points'])}** "
-                     f"(95% CI {self._slope_text(f['slope_low'])} to {self._slope_text(f['slope_high'])}; "
-                     "mixed model with a class random intercept).")
-        if self.periods:
-            p = self.periods
-            verdict = "a significant change" if f["p_difference"] < self.alpha else "no significant change"
-            lines.append(f"- Before the process change of {self.change_date:%Y-%m-%d} ({p['cohorts_before']} "
-                         f"classes): **r = {f['r_before']:.2f}** ({f['r_before_low']:.2f} to "
-                         f"{f['r_before_high']:.2f}); after it ({p['cohorts_after']} classes): "
-                         f"**r = {f['r_after']:.2f}** ({f['r_after_low']:.2f} to {f['r_after_high']:.2f}); "
-                         f"{verdict} (p = {f['p_difference']:.2g}).")
-        flagged = self.cohorts[self.cohorts["flagged"]]
-        rule = f"r below {self.r_threshold:g}, or not significant after {self.correction} correction"
-        if self.change_date is not None:
-            before = self.cohorts["training_end"] < self.change_date
-            est = self.cohorts["estimated"]
-            lines.append(f"- Classes with no reliable link ({rule}): **{int((flagged['training_end'] < self.change_date).sum())}"
-                         f" of {int((est & before).sum())}** before the change, "
-                         f"**{int((flagged['training_end'] >= self.change_date).sum())} of {int((est & ~before).sum())}**"
-                         " after it.")
-        else:
-            lines.append(f"- **{len(flagged)} of {f['n_cohorts_estimated']} classes** show no reliable link ({rule}).")
-        recent = flagged.tail(5)["cohort_id"].tolist()
-        if recent:
-            lines.append(f"- Most recent flagged classes: {', '.join(recent)}.")
-        if self.periods and f["r_after"] is not None and f["r_before"] is not None:
-            if f["r_after"] - f["r_before"] > 0.2 and f["p_difference"] < self.alpha:
-                lines.append("\n**What it means for the training team:** since the change, a good training "
-                             "score reliably marks a good performer, so scores can steer coaching and "
-                             "go-live decisions; classes still flagged deserve a look at how they were "
-                             "recruited and trained.")
-            elif f["r_after"] < self.r_threshold:
-                lines.append("\n**What it means for the training team:** training scores still do not "
-                             "predict performance on the floor: the hole is somewhere between recruiting, "
-                             "training and the floor, and scores should not steer go-live decisions.")
-        return "\n".join(lines)
+        return Markdown(self.findings().narrative())
 
     def plot(self, ax=None, **kwargs):
         """Forest plot: r with its interval per cohort in time order, and the pooled r."""
@@ -363,7 +348,7 @@ class TrainingResult:
 
 def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int] = (2, 3), min_size: int = 8,
             r_threshold: float = 0.3, process_change_date: str | None = None, alpha: float = 0.05,
-            correction: str = "holm") -> TrainingResult:
+            correction: str = "holm", min_cell_size: int = MIN_CELL_SIZE) -> TrainingResult:
     """Relate training scores to performance after going live, per training cohort.
 
     Parameters
@@ -375,8 +360,9 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
         sign is flipped so a positive r always means better trainees perform better.
     window
         Months after the training-end month whose mean performance counts.
-    min_size
-        Cohorts with fewer trainees in the window are reported, not estimated.
+    min_size, min_cell_size
+        Cohorts with fewer trainees in the window than the larger of the two are reported,
+        not estimated (and none of their trainees is listed by pseudonym).
     r_threshold
         Cohorts with r below this are flagged as not predicting.
     process_change_date
@@ -385,6 +371,7 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
         Significance level and multiple-testing method (statsmodels ``multipletests``).
     """
     direction = check_metric(metric)
+    min_size = max(min_size, min_cell_size)
     joined = window_performance(ds["training"], ds["performance"], metric, tuple(window))
     cohorts = cohort_correlations(joined, direction, min_size, r_threshold, alpha, correction)
     pooled = pool_fisher(cohorts["r"], cohorts["n"], 1 - alpha)
@@ -402,3 +389,10 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
                         f"{joined['training_end_date'].max().date()} or set process_change_date to None.")
     return TrainingResult(metric, direction, tuple(window), joined, cohorts, pooled, slope, periods, change,
                           min_size, r_threshold, alpha, correction)
+
+
+ANALYSIS = Analysis(
+    name="training_vs_performance", title="Does training predict performance?",
+    question="Does the training score predict performance on the floor, per training class, and did a "
+             "process change fix it?",
+    findings=TrainingFindings, tables=("agents", "training", "performance"))

@@ -22,17 +22,114 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ccinsight.config import display_path, resolve_path
-from ccinsight.data import table_file
+from ccinsight import period as period_mod
+from ccinsight import wording
+from ccinsight.analysis import Analysis
+from ccinsight.config import MIN_CELL_SIZE, display_path, resolve_path
 from ccinsight.errors import DataError, ParameterError
+from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import suppress_small
+from ccinsight.readers import duckdb_query, duckdb_relation, table_file
 from ccinsight.stats import wilson
 
 #: Knots (seconds) of the talk-time spline; fixed so fits on counts and on raw calls agree.
 SPLINE_KNOTS_S = (60, 120, 180, 240, 300, 420)
 DAY_PARTS = {"morning (9-12)": range(0, 12), "midday (12-14)": range(12, 14),
              "afternoon (14-18)": range(14, 18), "evening (18-)": range(18, 24)}
+
+
+@dataclass(frozen=True)
+class ScriptFindings(Findings):
+    """Outbound script duration vs acceptance, and old script vs new, for one month."""
+
+    tracked = (Tracked("acceptance_at_3min", "acceptance at 3 min", higher_is_better=True),
+               Tracked("acceptance_over_5min", "acceptance over 5 min", higher_is_better=True))
+
+    month: str = fact("the analysis month (the last month of the period)", "month")
+    period: str = fact("the months analysed, YYYY-MM or YYYY-MM..YYYY-MM", "text")
+    n_calls: int = fact("connected outbound calls in the period", "count")
+    acceptance_at_3min: Estimate = fact("predicted acceptance of a 3-minute call (binomial GLM on a talk-time "
+                                        "spline)", "share")
+    acceptance_over_5min: Estimate = fact("acceptance among calls over 5 minutes (Wilson interval)", "share")
+    rising: bool = fact("acceptance is higher among long calls than at 3 minutes: duration follows interest "
+                        "and cannot set a script length", "flag")
+    acceptance_target: float = fact("acceptance the script length must keep", "share")
+    longest_script_s: Estimate | None = fact("longest talk time before predicted acceptance drops below the "
+                                             "target (null when the curve rises)", "seconds")
+    acceptance_curve: list = fact("per talk-time bin: bin_start_s, n, accepted, rate, low, high", "records")
+    versions: list = fact("per script version: calls, talk time, acceptance, conversion with intervals",
+                          "records")
+    baseline_version: str | None = fact("script version compared against", "text")
+    new_version: str | None = fact("script version evaluated", "text")
+    aht_change_pct: Estimate | None = fact("mean talk time of the new version relative to the baseline", "percent")
+    aht_change_p: float | None = fact("Welch t-test on log talk time", "p")
+    conversion_diff: Estimate | None = fact("conversion of the new version minus the baseline", "points")
+    conversion_diff_p: float | None = fact("two-proportion test of the conversion difference", "p")
+    worst_hour: int | None = fact("hour of day with the lowest acceptance of calls over 4 minutes", "number")
+    worst_hour_acceptance_long_calls: float | None = fact("acceptance of calls over 4 minutes in that hour", "share")
+    has_time_of_day: bool = fact("whether the calls carry a time of day", "flag")
+    previous: dict | None = fact("the month before: month, n_calls, acceptance, conversion, mean_talk_s", "facts")
+
+    def headlines(self) -> list[str]:
+        at3 = wording.estimate(*_ci(self.acceptance_at_3min), "share")
+        over5 = wording.estimate(*_ci(self.acceptance_over_5min), "share")
+        n5 = wording.count(self.acceptance_over_5min.n)
+        if self.rising:
+            lines = [f"Acceptance rises with talk time here: {at3} of customers accept at 3 minutes and {over5} "
+                     f"over 5 minutes ({n5} calls); call length follows interest, so it cannot set a script length."]
+        else:
+            lines = [f"{at3} of customers accept a 3-minute call; over 5 minutes {over5} do ({n5} calls)."]
+        target = wording.share(self.acceptance_target)
+        longest = self.longest_script_s
+        if longest is not None and longest.value is not None:
+            if longest.value <= 0:
+                lines.append(f"Acceptance is below the {target} target at every talk time: no script length meets it.")
+            else:
+                lines.append(f"Longest script keeping {target} acceptance: "
+                             f"{wording.estimate(*_ci(longest), 'seconds')}.")
+        elif longest is not None:
+            lines.append(f"Acceptance stays above {target} over the whole modelled range.")
+        if self.new_version and self.aht_change_pct is not None:
+            lines.append(f"{self.new_version} vs {self.baseline_version} script: talk time "
+                         f"{wording.estimate(*_ci(self.aht_change_pct), 'percent')}, conversion "
+                         f"{wording.estimate(*_ci(self.conversion_diff), 'points')} "
+                         f"({wording.p_value(self.conversion_diff_p)}).")
+        return lines
+
+    def details(self) -> list[str]:
+        lines = []
+        if self.worst_hour is not None:
+            lines.append(f"- Acceptance of long calls (over 4 minutes) is lowest at {self.worst_hour:02d}:00-"
+                         f"{self.worst_hour + 1:02d}:00 ({wording.share(self.worst_hour_acceptance_long_calls)}); "
+                         "the chart below shows every part of the day with its interval.")
+        elif not self.has_time_of_day:
+            lines.append("- The calls carry no time of day (every call at midnight), so the time-of-day "
+                         "analysis is skipped.")
+        if not self.new_version and self.versions:
+            known = ", ".join(str(v["script_version"]) for v in self.versions)
+            lines.append(f"- Only one script version with enough calls ({known}): no old-vs-new comparison.")
+        if self.new_version:
+            v = {r["script_version"]: r for r in self.versions}
+            new, old = v[self.new_version], v[self.baseline_version]
+            lines.append(f"- The **{self.new_version}** script runs {wording.duration(new['mean_talk_s'])} on average "
+                         f"against {wording.duration(old['mean_talk_s'])} for **{self.baseline_version}**, and "
+                         f"converts {wording.share(new['conversion'])} of calls against "
+                         f"{wording.share(old['conversion'])}.")
+        if self.previous:
+            p = self.previous
+            lines.append(f"- Previous month ({p['month']}): {wording.count(p['n_calls'])} calls, acceptance "
+                         f"{wording.share(p['acceptance'])}, conversion {wording.share(p['conversion'])}, mean "
+                         f"talk time {wording.duration(p['mean_talk_s'])}.")
+        lines.append("\n*Caution:* talk time here is the realised length of each call, and an interested "
+                     "customer talks longer, so the duration curve describes what happened rather than proving "
+                     "that shorter calls cause acceptance. The script-version comparison, where the script "
+                     "(not the customer) sets the length, is the cleaner evidence.")
+        return lines
+
+
+def _ci(e: Estimate | None) -> tuple:
+    return (None, None, None) if e is None else (e.value, e.low, e.high)
 
 
 # --------------------------------------------------------------------------- data work
@@ -47,37 +144,27 @@ class Calls:
 
     @property
     def relation(self) -> str:
-        if self.frame is not None:
-            return "calls"  # registered on the connection by _query
-        reader = "read_parquet" if self.path.suffix == ".parquet" else "read_csv_auto"
-        return f"{reader}('{str(self.path).replace(chr(39), chr(39) * 2)}')"
+        return "calls" if self.frame is not None else duckdb_relation(self.path)
 
     @property
     def where(self) -> str:
         return f"{self.label} (table outbound_calls)"
 
-
-def _query(sql: str, calls: Calls | None = None) -> pd.DataFrame:
-    """Run one DuckDB query on a fresh in-memory connection, closed afterwards."""
-    import duckdb
-
-    with duckdb.connect() as con:
-        con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
-        if calls is not None and calls.frame is not None:
-            con.register("calls", calls.frame)
-        return con.execute(sql).df()
+    def query(self, sql: str) -> pd.DataFrame:
+        return duckdb_query(sql, {"calls": self.frame} if self.frame is not None else None)
 
 
-def calls_input(data: str | Path, sources: dict | None = None) -> Calls:
+def calls_input(data: str | Path, sources: dict | None = None, month: str | None = None) -> Calls:
     """The outbound calls of a data folder, or of the ``outbound_calls`` source when given.
 
-    A file in a data folder is aggregated by DuckDB without loading it; a mapped source
-    is read, mapped and checked against the contract first (:func:`ccinsight.data.load`).
+    A file in a data folder is aggregated by DuckDB without loading it (the aggregation
+    reads only the months analysed); a mapped source is read, mapped, checked against the
+    contract and cut at the month's end first (:func:`ccinsight.data.load`).
     """
     if sources:
         from ccinsight import data as data_mod
 
-        ds = data_mod.load(data, ["outbound_calls"], sources=sources)
+        ds = data_mod.load(data, ["outbound_calls"], sources=sources, month=month)
         return Calls(label=ds.sources["outbound_calls"], frame=ds["outbound_calls"], provenance=ds.provenance())
     root = resolve_path(data)
     path = table_file(root, "outbound_calls") if root.is_dir() else None
@@ -91,11 +178,10 @@ def calls_input(data: str | Path, sources: dict | None = None) -> Calls:
 
 def month_range(calls: Calls) -> tuple[pd.Period, pd.Period]:
     """First month and latest complete month of the calls."""
-    first, last = _query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {calls.relation}", calls).iloc[0]
+    first, last = calls.query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {calls.relation}").iloc[0]
     if pd.isna(first):
         raise DataError(f"{calls.where} has no calls.")
-    last_complete = (pd.Timestamp(last) + pd.Timedelta(days=1)).to_period("M") - 1
-    return pd.Timestamp(first).to_period("M"), last_complete
+    return pd.Timestamp(first).to_period("M"), period_mod.latest_complete_month(pd.Timestamp(last))
 
 
 def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFrame:
@@ -123,7 +209,7 @@ def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFr
         GROUP BY ALL
     """
     try:
-        agg = _query(sql, calls)
+        agg = calls.query(sql)
         labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
         agg["month"] = agg["month"].map(labels)
         for col in ("script_version", "refusal_reason"):
@@ -327,97 +413,35 @@ class ScriptResult:
         """Per script version: calls, talk time, acceptance and conversion with intervals."""
         return self.versions[[c for c in self.versions.columns if not c.startswith("_")]]
 
-    def findings(self) -> dict:
+    def findings(self) -> ScriptFindings:
+        """Headline numbers, typed (see :class:`ScriptFindings`)."""
         c = self.comparison or {}
-        period = {"month": self.months[0]} if self.months[0] == self.months[1] else \
-            {"month_start": self.months[0], "month_end": self.months[1]}
         worst = self.hours.loc[self.hours["rate"].idxmin()] if len(self.hours) else None
-        return {
-            **period,
-            "n_calls": self.n_calls,
-            "acceptance_at_3min": self.at_3min["rate"], "acceptance_at_3min_low": self.at_3min["low"],
-            "acceptance_at_3min_high": self.at_3min["high"],
-            "acceptance_over_5min": self.over_5min["rate"], "acceptance_over_5min_low": self.over_5min["low"],
-            "acceptance_over_5min_high": self.over_5min["high"], "calls_over_5min": self.over_5min["n"],
-            "acceptance_target": self.target,
-            # a rising curve means duration follows interest: it cannot set a script length
-            "max_minutes_for_target": None if self.rising else self.longest["seconds"] / 60,
-            "max_minutes_for_target_low": None if self.rising else self.longest["low"] / 60,
-            "max_minutes_for_target_high": None if self.rising else self.longest["high"] / 60,
-            "acceptance_curve": self.bins[["bin_start_s", "n", "accepted", "rate", "low", "high"]],
-            "versions": self.summary(),
-            "baseline_version": c.get("baseline"), "new_version": c.get("new"),
-            "aht_change_pct": c.get("aht_change_pct"), "aht_change_low": c.get("aht_change_low"),
-            "aht_change_high": c.get("aht_change_high"), "aht_change_p": c.get("aht_log_welch_p"),
-            "conversion_diff": c.get("conversion_diff"), "conversion_diff_low": c.get("conversion_diff_low"),
-            "conversion_diff_high": c.get("conversion_diff_high"), "conversion_diff_p": c.get("conversion_diff_p"),
-            "worst_hour": int(worst["hour"]) if worst is not None else None,
-            "worst_hour_acceptance_long_calls": float(worst["rate"]) if worst is not None else None,
-            "previous": self.previous,
-        }
+        longest = None if self.rising else Estimate.of(self.longest["seconds"], self.longest["low"],
+                                                       self.longest["high"], self.n_calls)
+        return ScriptFindings(
+            month=self.months[1], period=self.period, n_calls=self.n_calls,
+            acceptance_at_3min=Estimate.of(self.at_3min["rate"], self.at_3min["low"], self.at_3min["high"],
+                                           self.n_calls),
+            acceptance_over_5min=Estimate.of(self.over_5min["rate"], self.over_5min["low"], self.over_5min["high"],
+                                             self.over_5min["n"]),
+            rising=bool(self.rising), acceptance_target=float(self.target), longest_script_s=longest,
+            acceptance_curve=to_jsonable(self.bins[["bin_start_s", "n", "accepted", "rate", "low", "high"]]),
+            versions=to_jsonable(self.summary()),
+            baseline_version=c.get("baseline"), new_version=c.get("new"),
+            aht_change_pct=Estimate.of(c["aht_change_pct"], c["aht_change_low"], c["aht_change_high"]) if c else None,
+            aht_change_p=c.get("aht_log_welch_p"),
+            conversion_diff=Estimate.of(c["conversion_diff"], c["conversion_diff_low"], c["conversion_diff_high"])
+            if c else None,
+            conversion_diff_p=c.get("conversion_diff_p"),
+            worst_hour=int(worst["hour"]) if worst is not None else None,
+            worst_hour_acceptance_long_calls=float(worst["rate"]) if worst is not None else None,
+            has_time_of_day=bool(self.has_time_of_day), previous=to_jsonable(self.previous))
 
     def headline(self):
         from IPython.display import Markdown
 
-        return Markdown(self.narrative())
-
-    def narrative(self) -> str:
-        f = self.findings()
-        pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
-        lines = [f"**{f['n_calls']:,} connected outbound calls in {self.period}.**"]
-        at3 = (f"at a 3-minute call **{pct(f['acceptance_at_3min'])} of customers accept** (95% CI "
-               f"{pct(f['acceptance_at_3min_low'])}-{pct(f['acceptance_at_3min_high'])})")
-        over5 = (f"**{pct(f['acceptance_over_5min'])}** ({pct(f['acceptance_over_5min_low'])}-"
-                 f"{pct(f['acceptance_over_5min_high'])}, {f['calls_over_5min']:,} calls)")
-        if self.rising:
-            lines.append(f"- Acceptance **rises** with talk time here: {at3}, and among calls over 5 minutes "
-                         f"{over5}. In this data the length of a call follows the customer's interest (people "
-                         "who are buying stay on the line), so this is **not** evidence that longer scripts sell "
-                         "more; it cannot set a script length.")
-        else:
-            lines.append(f"- {at3[0].upper() + at3[1:]}; among calls over 5 minutes only {over5} do.")
-        m = f["max_minutes_for_target"]
-        if m is None:
-            pass
-        elif np.isfinite(m) and m <= 0:
-            lines.append(f"- Acceptance is below the {pct(self.target)} target at every talk time: no script "
-                         "length meets it.")
-        elif np.isfinite(m):
-            lines.append(f"- To keep acceptance at or above **{pct(self.target)}**, keep the script under "
-                         f"**{_mmss(60 * m)}** (95% CI {_mmss(60 * f['max_minutes_for_target_low'])} to "
-                         f"{_mmss(60 * f['max_minutes_for_target_high'])}).")
-        else:
-            lines.append(f"- Acceptance stays above {pct(self.target)} over the whole modelled range.")
-        if f["worst_hour"] is not None:
-            lines.append(f"- Long calls are tolerated least at **{f['worst_hour']:02d}:00-{f['worst_hour'] + 1:02d}:00** "
-                         f"({pct(f['worst_hour_acceptance_long_calls'])} of calls over 4 minutes accepted).")
-        elif not self.has_time_of_day:
-            lines.append("- The calls carry no time of day (every call at midnight), so the time-of-day "
-                         "analysis is skipped.")
-        if self.comparison is None and len(self.versions):
-            known = ", ".join(self.versions["script_version"].astype(str))
-            lines.append(f"- Only one script version with enough calls ({known}): no old-vs-new comparison.")
-        if self.comparison:
-            c = self.comparison
-            v = self.versions.set_index("script_version")
-            lines.append(
-                f"- The **{c['new']}** script runs **{_mmss(v.loc[c['new'], 'mean_talk_s'])}** on average against "
-                f"{_mmss(v.loc[c['baseline'], 'mean_talk_s'])} for **{c['baseline']}**: "
-                f"**{c['aht_change_pct']:+.1f}% talk time** (95% CI {c['aht_change_low']:+.1f}% to "
-                f"{c['aht_change_high']:+.1f}%), and converts **{pct(v.loc[c['new'], 'conversion'])}** of calls "
-                f"against {pct(v.loc[c['baseline'], 'conversion'])} ({100 * c['conversion_diff']:+.1f} points, "
-                f"95% CI {100 * c['conversion_diff_low']:+.1f} to {100 * c['conversion_diff_high']:+.1f}; "
-                f"{_p(c['conversion_diff_p'])}).")
-        if self.previous:
-            p = self.previous
-            lines.append(f"- Previous month ({p['month']}): {p['n_calls']:,} calls, acceptance "
-                         f"{pct(p['acceptance'])}, conversion {pct(p['conversion'])}, mean talk time "
-                         f"{_mmss(p['mean_talk_s'])}.")
-        lines.append("\n*Caution:* talk time here is the realised length of each call, and an interested "
-                     "customer talks longer, so the duration curve describes what happened rather than proving "
-                     "that shorter calls cause acceptance. The script-version comparison, where the script "
-                     "(not the customer) sets the length, is the cleaner evidence.")
-        return "\n".join(lines)
+        return Markdown(self.findings().narrative())
 
     def plot(self, ax=None, **kwargs):
         """Acceptance by talk time: binned rates with Wilson intervals, the GLM curve and band."""
@@ -433,7 +457,7 @@ class ScriptResult:
         ax.axhline(self.target, color="0.4", ls="--", lw=1, label=f"target {self.target:.0%}")
         if not self.rising and 0 < self.longest["seconds"] < np.inf:  # a rising curve sets no length
             ax.axvline(self.longest["seconds"] / 60, color="tab:green", ls=":", lw=1.2,
-                       label=f"longest within target: {_mmss(self.longest['seconds'])}")
+                       label=f"longest within target: {wording.duration(self.longest['seconds'])}")
         ax.set_xlabel("talk time (minutes)")
         ax.set_ylabel("share of customers accepting")
         ax.set_ylim(0, 1)
@@ -499,32 +523,9 @@ class ScriptResult:
                     "conversion": "converted (95% CI)"})
 
 
-def _p(p: float) -> str:
-    from ccinsight.tables import p_value
-
-    text = p_value(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
-def _mmss(seconds: float) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "n/a"
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
-
-
-def _period(value: str | None, name: str) -> pd.Period | None:
-    if value is None:
-        return None
-    try:
-        return pd.Period(value, freq="M")
-    except (ValueError, TypeError):
-        raise ParameterError(f"{name} {value!r} is not a month (expected YYYY-MM).") from None
-
-
 def analyse(data: str | Path = "data/synthetic", month: str | None = None, month_end: str | None = None,
             bin_s: int = 30, cap_s: int = 600, acceptance_target: float = 0.70, baseline_version: str = "verbatim",
-            new_version: str | None = None, min_cell_size: int = 5, alpha: float = 0.05,
+            new_version: str | None = None, min_cell_size: int = MIN_CELL_SIZE, alpha: float = 0.05,
             sources: dict | None = None) -> ScriptResult:
     """Script duration vs acceptance for one month (or ``month``..``month_end``).
 
@@ -550,12 +551,15 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
         raise ParameterError(f"acceptance_target must be between 0 and 1; got {acceptance_target}.")
     if bin_s <= 0 or cap_s <= bin_s:
         raise ParameterError(f"bin_s must be positive and cap_s larger than it; got {bin_s} and {cap_s}.")
-    calls = calls_input(data, sources)
+    calls = calls_input(data, sources, month_end or month)
     first, last_complete = month_range(calls)
-    start = _period(month, "month") or last_complete
-    end = _period(month_end, "month_end") or start
+    start = period_mod.parse_month(month, "month") if month else last_complete
+    end = period_mod.parse_month(month_end, "month_end") if month_end else start
     if end < start:
         raise ParameterError(f"month_end {end} is before month {start}.")
+    if end > last_complete:
+        raise DataError(f"{calls.where}: the calls end in {last_complete + 1}, so {end} is not complete in them; "
+                        f"the latest complete month is {last_complete}.")
     previous = start - 1 if start - 1 >= first else None
     agg = aggregate_calls(calls, previous or start, end)
     months_text = str(start) if start == end else f"{start}..{end}"
@@ -616,3 +620,10 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
                         hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
                         refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha,
                         inputs=calls.provenance, has_time_of_day=has_time)
+
+
+ANALYSIS = Analysis(
+    name="script_duration_vs_acceptance", title="How long can an outbound call be?",
+    question="How long can an outbound call be before customers refuse, by time of day, and did the new "
+             "script pay off?",
+    findings=ScriptFindings, tables=("outbound_calls",))

@@ -1,7 +1,10 @@
 """Hiring-channel quality: who stays, certifies and performs, by channel.
 
-This module also owns bulk-hiring detection (:func:`find_bursts`), which the attrition
-analysis uses to keep one-off hiring drives out of its programme comparison.
+Bulk hiring drives (:mod:`ccinsight.bursts`) are judged as drives, apart from the
+channel's normal hiring; survival comes from :mod:`ccinsight.survival`, early
+performance from :mod:`ccinsight.performance`.
+
+Backs ``notebooks/hiring_channel_quality.ipynb``.
 """
 from __future__ import annotations
 
@@ -10,45 +13,72 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccinsight.errors import DataError, ParameterError
+from ccinsight import period as period_mod
+from ccinsight import wording
+from ccinsight.analysis import Analysis
+from ccinsight.bursts import burst_members, find_bursts
+from ccinsight.config import MIN_CELL_SIZE
+from ccinsight.errors import DataError
+from ccinsight.findings import Estimate, Findings, fact, to_jsonable
 from ccinsight.plotting import new_axes
+from ccinsight.performance import check_metric, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
+from ccinsight.stats import mean_interval, wilson
+from ccinsight.survival import attrition_at, fit_km, greenwood_var, retention_at, survival_table
 
 
 @dataclass(frozen=True)
-class Burst:
-    """Many hires from one channel within a few weeks."""
+class ChannelFindings(Findings):
+    """Hiring-channel quality for the hires of one window, as of the month's end."""
 
-    channel: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-    hires: int
-    agent_ids: tuple[str, ...]
+    as_of: str = fact("the analysis date: the last day of the analysis month", "date")
+    window_start: str = fact("first hire date considered", "date")
+    window_end: str = fact("last hire date considered (follow_up_days before as_of)", "date")
+    first_hire: str = fact("first hire date in the window", "date")
+    last_hire: str = fact("last hire date in the window", "date")
+    follow_up_days: int = fact("every hire in the window was hired at least this long before as_of", "days")
+    n_hires: int = fact("hires in the window", "count")
+    overall_retention_90d: Estimate = fact("share of normal hires (outside bulk drives) still here at day 90",
+                                           "share")
+    channels: list = fact("per channel: hiring_channel, hires, retention_90d, low, high, retention_90d_shrunk, "
+                          "cert_pass_rate, cert_low, cert_high, perf_mean, perf_low, perf_high, "
+                          "days_to_certification, cost_per_retained_hire, verdict", "records")
+    channels_differ_p: float | None = fact("log-rank test of equal survival across channels (whole follow-up)",
+                                           "p")
+    pooled_channels: list = fact("channels under min_cell_size hires pooled as 'other'", "list")
+    bursts: list = fact("bulk hiring drives: channel, start, end, hires, retention_60d, "
+                        "channel_normal_retention_60d", "records")
+    alpha: float = fact("significance level", "number")
+    notes: list = fact("what was left out and why", "list")
 
+    def headlines(self) -> list[str]:
+        o = self.overall_retention_90d
+        lines = [f"{wording.count(self.n_hires)} hires in {len(self.channels)} channels (hired {self.first_hire} to "
+                 f"{self.last_hire}, each followed at least {self.follow_up_days} days to {self.as_of}); outside bulk "
+                 f"drives, {wording.estimate(o.value, o.low, o.high, 'share')} are still here at day 90."]
+        for c in self.channels:
+            lines.append(f"{c['hiring_channel']}: {wording.estimate(c['retention_90d'], c['low'], c['high'], 'share')} "
+                         f"still here at day 90, n = {wording.count(c['hires'])}: {c['verdict']}.")
+        if len(self.channels) >= 2:
+            differ = ("Channels differ" if self.channels_differ_p is not None and self.channels_differ_p < self.alpha
+                      else "The data cannot tell the channels apart")
+            lines.append(f"{differ} in how long their hires stay (log-rank over the whole follow-up, "
+                         f"{wording.p_value(self.channels_differ_p)}).")
+        for b in self.bursts:
+            lines.append(f"Bulk drive ({b['channel']}, {wording.count(b['hires'])} hires from {b['start']} to "
+                         f"{b['end']}): {wording.share(b['retention_60d'])} still here after 60 days, against "
+                         f"{wording.share(b['channel_normal_retention_60d'])} of the channel's other hires.")
+        return lines
 
-def find_bursts(agents: pd.DataFrame, min_hires: int = 50, factor: float = 3.0, min_day: int = 10,
-                gap_days: int = 21, channel_col: str = "hiring_channel") -> list[Burst]:
-    """Find bulk hiring drives: days on which one channel hired at least ``min_day`` people
-    and ``factor`` times its usual (median) count per hiring day, merged when less than
-    ``gap_days`` apart, kept when together they reach ``min_hires`` hires.
-
-    Only the hires of those bulk days belong to the burst, so the channel's regular hires
-    around it are not mixed in.
-    """
-    bursts: list[Burst] = []
-    for channel, g in agents.dropna(subset=["hire_date"]).groupby(channel_col, sort=True):
-        per_day = g.groupby("hire_date").size().sort_index()
-        big = per_day[per_day >= max(min_day, factor * per_day.median())]
-        if big.empty:
-            continue
-        run_id = (big.index.to_series().diff().dt.days.fillna(0) >= gap_days).cumsum()
-        for _, days in big.groupby(run_id.to_numpy()):
-            if days.sum() < min_hires:
-                continue
-            members = g[g["hire_date"].isin(days.index)]
-            bursts.append(Burst(str(channel), days.index.min(), days.index.max(), len(members),
-                                tuple(members["agent_id"].astype(str))))
-    return bursts
+    def details(self) -> list[str]:
+        lines = []
+        if self.pooled_channels:
+            lines.append(f"- Channels with fewer than the minimum number of hires are pooled as '{OTHER}': "
+                         f"{', '.join(self.pooled_channels)}.")
+        if len(self.channels) < 2:
+            lines.append("- All hires came through one channel: there is nothing to compare.")
+        lines.append("\nJudge channels by who stays, certifies and performs, not by how many they deliver.")
+        return lines + [f"\n*{n}*" for n in self.notes]
 
 
 # --------------------------------------------------------------------------- channel quality
@@ -73,17 +103,6 @@ def shrink(successes: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Posterior mean rates under the fitted beta-binomial prior."""
     a, b = beta_binomial_prior(successes, n)
     return (np.asarray(successes, float) + a) / (np.asarray(n, float) + a + b)
-
-
-def _mean_interval(values: pd.Series, alpha: float) -> tuple[float, float, float]:
-    from scipy import stats
-
-    v = values.dropna()
-    if len(v) < 2:
-        return (float(v.mean()) if len(v) else np.nan), np.nan, np.nan
-    m, se = float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
-    t = stats.t.ppf(1 - alpha / 2, len(v) - 1)
-    return m, m - t * se, m + t * se
 
 
 def verdict(retention_low: float, retention_high: float, overall: float, cert_high: float | None,
@@ -114,7 +133,7 @@ class ChannelResult:
     hired: tuple[pd.Timestamp, pd.Timestamp]  # first and last hire actually in it
     as_of: pd.Timestamp
     n_hires: int
-    overall_retention: float  # hires outside bulk drives
+    overall_retention: dict  # hires outside bulk drives: retention, low, high, n
     notes: tuple[str, ...]
     alpha: float
 
@@ -129,56 +148,26 @@ class ChannelResult:
     def ranked(self) -> pd.DataFrame:
         return self.table.sort_values("retention_90d_shrunk", ascending=False, kind="stable")
 
-    def findings(self) -> dict:
-        ranked = self.ranked
+    def findings(self) -> ChannelFindings:
+        """Headline numbers, typed (see :class:`ChannelFindings`)."""
         cols = ["hiring_channel", "hires", "retention_90d", "low", "high", "retention_90d_shrunk", "cert_pass_rate",
                 "cert_low", "cert_high", "perf_mean", "perf_low", "perf_high", "days_to_certification",
                 "cost_per_retained_hire", "verdict"]
-        rankable = len(ranked) >= 2
-        return {
-            "channels": ranked[[c for c in cols if c in ranked]],
-            "channels_differ_p": self.differ_p,
-            "best_channel": ranked["hiring_channel"].iloc[0] if rankable else None,
-            "worst_channel": ranked["hiring_channel"].iloc[-1] if rankable else None,
-            "bursts": self.bursts,
-            "pooled_channels": list(self.pooled),
-            "n_hires": self.n_hires,
-            "overall_retention_90d": self.overall_retention,
-            "window_start": self.window[0].date(), "window_end": self.window[1].date(), "as_of": self.as_of.date(),
-            "first_hire": self.hired[0].date(), "last_hire": self.hired[1].date(),
-        }
+        ranked = self.ranked
+        o = self.overall_retention
+        return ChannelFindings(
+            as_of=self.as_of.date().isoformat(), window_start=self.window[0].date().isoformat(),
+            window_end=self.window[1].date().isoformat(), first_hire=self.hired[0].date().isoformat(),
+            last_hire=self.hired[1].date().isoformat(), follow_up_days=int((self.as_of - self.window[1]).days),
+            n_hires=self.n_hires, overall_retention_90d=Estimate.of(o["retention"], o["low"], o["high"], o["n"]),
+            channels=to_jsonable(ranked[[c for c in cols if c in ranked]]), channels_differ_p=to_jsonable(self.differ_p),
+            pooled_channels=list(self.pooled), bursts=to_jsonable(self.bursts), alpha=self.alpha,
+            notes=list(self.notes))
 
     def headline(self):
         from IPython.display import Markdown
 
-        return Markdown(self.narrative())
-
-    def narrative(self) -> str:
-        f = self.findings()
-        pct = lambda x: "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"  # noqa: E731
-        lines = [f"**{f['n_hires']:,} hires in {len(self.table)} channels** (hired {f['first_hire']} to "
-                 f"{f['last_hire']}, all at least {(self.as_of - self.window[1]).days} days before {f['as_of']}); "
-                 f"outside bulk drives, {pct(self.overall_retention)} of hires are still here at day 90."]
-        if f["pooled_channels"]:
-            lines.append(f"- Channels with fewer than the minimum number of hires are pooled as '{OTHER}': "
-                         f"{', '.join(f['pooled_channels'])}.")
-        if f["best_channel"] is None:
-            lines.append("- All hires came through one channel: there is nothing to rank.")
-        else:
-            r = self.ranked.set_index("hiring_channel")
-            for name in (f["best_channel"], f["worst_channel"]):
-                row = r.loc[name]
-                lines.append(f"- **{name}**: {int(row['hires'])} hires, {pct(row['retention_90d'])} still here at day 90 "
-                             f"(95% CI {pct(row['low'])}-{pct(row['high'])}), certification {pct(row['cert_pass_rate'])}"
-                             f" → **{row['verdict']}**.")
-            differ = "differ" if f["channels_differ_p"] < self.alpha else "do not differ significantly"
-            lines.append(f"- Channels {differ} in how long their hires stay (log-rank p = {f['channels_differ_p']:.2g}).")
-        for b in self.bursts.itertuples():
-            lines.append(f"- **Bulk drive**: {b.hires} {b.channel} hires from {b.start} to {b.end}; "
-                         f"**{pct(b.retention_60d)} still here after 60 days**, against "
-                         f"{pct(b.channel_normal_retention_60d)} for the channel's other hires.")
-        lines.append("\nJudge channels by who stays, certifies and performs, not by how many they deliver.")
-        return "\n".join(lines + [f"\n*{n}*" for n in self.notes])
+        return Markdown(self.findings().narrative())
 
     def plot(self, ax=None, **kwargs):
         """One page for a recruiting manager: retention vs early performance per channel."""
@@ -194,7 +183,7 @@ class ChannelResult:
                         else None, fmt="o", color=c, capsize=3, **kwargs)
             ax.annotate(f"{row.hiring_channel} (n={row.hires})", (row.retention_90d, yy), xytext=(6, 4),
                         textcoords="offset points", fontsize="small")
-        ax.axvline(self.overall_retention, color="0.4", ls="--", lw=1)
+        ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1)
         ax.set_xlabel("still here at day 90 (95% CI)")
         ax.set_ylabel("early performance, months 2-3 (95% CI)" if has_perf else "")
         for name, c in colours.items():
@@ -212,7 +201,7 @@ class ChannelResult:
         ax.scatter(t["retention_90d_shrunk"], yy, marker="D", label="shrunk (empirical Bayes)")
         for y0, row in zip(yy, t.itertuples()):
             ax.plot([row.retention_90d, row.retention_90d_shrunk], [y0, y0], color="0.6", lw=1)
-        ax.axvline(self.overall_retention, color="0.4", ls="--", lw=1, label="overall")
+        ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1, label="overall")
         ax.set_yticks(yy, [f"{c} (n={n})" for c, n in zip(t["hiring_channel"], t["hires"])])
         ax.set_xlabel("still here at day 90")
         ax.legend(frameon=False, fontsize="small")
@@ -233,17 +222,16 @@ class ChannelResult:
                     "perf_n": "with performance"}, decimals=2)
 
 
-def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_days: int = 60,
-            metric: str = "conversion_rate", min_cell_size: int = 5, alpha: float = 0.05) -> ChannelResult:
+def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str = "conversion_rate",
+            min_cell_size: int = MIN_CELL_SIZE, alpha: float = 0.05) -> ChannelResult:
     """Hiring-channel quality: retention, certification, early performance, cost, bursts.
 
     Parameters
     ----------
     ds
         Loaded data: ``agents`` (required), ``training`` and ``performance`` (for early
-        performance), ``channels`` (optional, for cost per retained hire).
-    as_of
-        Analysis date; default the end of the latest complete month in the data.
+        performance), ``channels`` (optional, for cost per retained hire); its analysis
+        month sets ``as_of``, the month's last day.
     window_months, follow_up_days
         Hires of the ``window_months`` months ending ``follow_up_days`` before ``as_of``.
     metric
@@ -253,21 +241,15 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
     """
     from lifelines.statistics import multivariate_logrank_test
 
-    from ccinsight.attrition import attrition_at, fit_km, greenwood_var, survival_table, window_start
-    from ccinsight.stats import wilson
-    from ccinsight.training import check_metric, window_performance
 
     agents = ds["agents"]
     if "hiring_channel" not in agents or agents["hiring_channel"].isna().all():
         raise DataError("agents: there is no hiring_channel column (or it is empty), so channels cannot be compared; "
                         "map the recruitment source to hiring_channel.")
     check_metric(metric)
-    try:
-        as_of_ts = pd.Timestamp(as_of) if as_of else ds.latest_complete_month().end_time.normalize()
-    except ValueError:
-        raise ParameterError(f"as_of {as_of!r} is not a date (expected YYYY-MM-DD).") from None
+    as_of_ts = ds.as_of
     end = as_of_ts - pd.Timedelta(days=follow_up_days)
-    start = window_start(end, window_months)
+    start = period_mod.window_start(end, window_months)
     table = survival_table(agents, as_of_ts, None)
     table = table[(table["hire_date"] >= start) & (table["hire_date"] <= end)].copy()
     if table.empty:
@@ -305,7 +287,7 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
                 row["days_to_certification"] = float((done["certification_date"] - done["hire_date"]).dt.days.median())
         if perf is not None:
             vals = perf[perf["agent_id"].isin(g["agent_id"])]["performance"]
-            row["perf_mean"], row["perf_low"], row["perf_high"] = _mean_interval(vals, alpha)
+            row["perf_mean"], row["perf_low"], row["perf_high"] = mean_interval(vals, alpha)
             row["perf_n"] = int(vals.notna().sum())
         if costs is not None and channel in costs.index and row["retention_90d"] > 0:
             row["cost_per_retained_hire"] = float(costs[channel]) / row["retention_90d"]
@@ -321,10 +303,11 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
     # the yardstick is normal hiring: bulk drives would drag the overall down and make
     # every ordinary channel look good
     found = find_bursts(table)
-    in_burst = table["agent_id"].astype(str).isin({a for b in found for a in b.agent_ids})
+    in_burst = table["agent_id"].astype(str).isin(burst_members(found))
     regular = table[~in_burst]
     overall_kmf = fit_km(regular["duration_days"], regular["event"], "all", alpha)
-    overall = 1 - attrition_at(overall_kmf, 90)["attrition"]
+    overall_ci = {**retention_at(overall_kmf, 90), "n": int(len(regular))}
+    overall = overall_ci["retention"]
     n_eff = out["_n_eff"].clip(lower=1).to_numpy()
     out["retention_90d_shrunk"] = shrink(out["retention_90d"].to_numpy() * n_eff, n_eff) if len(out) > 1 else \
         out["retention_90d"]
@@ -351,5 +334,11 @@ def analyse(ds, as_of: str | None = None, window_months: int = 12, follow_up_day
                                                "channel_normal_retention_60d"])
     hired = (table["hire_date"].min(), table["hire_date"].max())
     return ChannelResult(table=out.drop(columns=["_n_eff"]), bursts=bursts, differ_p=differ_p, pooled=tuple(pooled),
-                         window=(start, end), hired=hired, as_of=as_of_ts, n_hires=len(table), overall_retention=overall,
+                         window=(start, end), hired=hired, as_of=as_of_ts, n_hires=len(table), overall_retention=overall_ci,
                          notes=tuple(notes), alpha=alpha)
+
+
+ANALYSIS = Analysis(
+    name="hiring_channel_quality", title="Which hiring channels bring people who stay?",
+    question="Which hiring channels bring people who stay, certify and perform; which bulk drives failed?",
+    findings=ChannelFindings, tables=("agents",), optional_tables=("training", "performance", "channels"))

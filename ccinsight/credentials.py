@@ -1,0 +1,52 @@
+"""Secrets: environment references in database URLs, and redaction of anything shown.
+
+Credentials never live in params files: a URL may reference environment variables
+(``${CCINSIGHT_DB_PASSWORD}``), read only when connecting; a URL with a literal password
+is refused; :func:`redact` hides passwords and secret-like values from every output.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_KEY = re.compile(r"(password|secret|token|credential|api_key)", re.I)
+
+
+def redact_url(text: str) -> str:
+    """Hide the password of any URL in ``text`` (``user:secret@host`` -> ``user:***@host``)."""
+    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
+
+
+def redact(value: Any) -> Any:
+    """Hide secrets in a value of any shape: values under secret-like keys, passwords in URLs."""
+    if isinstance(value, dict):
+        return {k: "***" if SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_url(value)
+    return value
+
+
+def literal_password(url: str) -> bool:
+    """Does ``url`` hold a password written out, not an ``${ENV_VAR}`` reference?"""
+    m = re.search(r"://[^:/@\s]+:([^@\s]*)@", url)
+    return bool(m) and not ENV_REF.fullmatch(m.group(1)) and m.group(1) != ""
+
+
+def env_names(url: str) -> list[str]:
+    """The environment variables ``url`` references."""
+    return ENV_REF.findall(url)
+
+
+def expand_env(url: str, where: str) -> str:
+    """Fill ``${VAR}`` references from the environment; a missing variable is an error."""
+    from ccinsight.errors import ParameterError
+
+    missing = [m for m in env_names(url) if m not in os.environ]
+    if missing:
+        raise ParameterError(f"{where}: environment variable(s) {', '.join(missing)} referenced by the URL "
+                             "are not set; export them before running.")
+    return ENV_REF.sub(lambda m: os.environ[m.group(1)], url)

@@ -1,0 +1,211 @@
+"""Every read of a file or a database, in one place.
+
+Data folders (one file per contract table), mapped sources (CSV, Parquet, Excel, globs,
+DuckDB files, SQL databases), row counts and fingerprints of inputs, and DuckDB queries
+over files all go through here, so unreadable input becomes one sentence naming the file
+(:class:`~ccinsight.errors.DataError`) in one way everywhere.
+"""
+from __future__ import annotations
+
+import glob as globmod
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from ccinsight.config import display_path, resolve_path
+from ccinsight.credentials import env_names, expand_env, redact_url
+from ccinsight.errors import DataError
+
+#: Files of a data folder: ``<table>.parquet``, ``<table>.csv`` or ``<table>.csv.gz``.
+SUFFIXES = (".parquet", ".csv", ".csv.gz")
+#: Kinds of source file by suffix.
+FILE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".gz": "csv", ".parquet": "parquet",
+                 ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".duckdb": "duckdb", ".db": "duckdb"}
+
+
+# --------------------------------------------------------------------------- data folders
+def table_file(root: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``root``, or None when there is none."""
+    for suffix in SUFFIXES:
+        path = root / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read one table file; problems become a DataError naming the file.
+
+    Parameters
+    ----------
+    path
+        A ``.parquet``, ``.csv`` or ``.csv.gz`` file.
+    table
+        Contract table name, for messages.
+    columns
+        Read only these columns when present (Parquet only; CSV reads all).
+    """
+    shown = display_path(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{shown} (table {table}) is an empty file: expected a header row and data.")
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+            cols = [c for c in columns if c in names] if columns is not None else None
+            return pd.read_parquet(path, columns=cols)
+        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{shown} (table {table}) is not UTF-8 text (byte {err.start}: "
+                        f"{err.object[err.start:err.start + 1]!r}); save it as UTF-8 and try again.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{shown} (table {table}) has no columns: the file holds no header row.") from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"{shown} (table {table}) is not a well-formed CSV file: {err}".rstrip(".") + ".") from None
+    except Exception as err:  # pyarrow raises several types for corrupt files
+        if path.suffix == ".parquet":
+            raise DataError(f"{shown} (table {table}) could not be read as Parquet "
+                            f"(truncated or not a Parquet file: {str(err).splitlines()[0]}).") from None
+        raise
+
+
+
+# --------------------------------------------------------------------------- mapped sources
+def source_files(src) -> list[Path]:
+    pattern = str(resolve_path(str(src.get("file"))))
+    if globmod.has_magic(pattern):
+        paths = sorted(Path(p) for p in globmod.glob(pattern))
+        if not paths:
+            raise DataError(f"{src.where}: no file matches {display_path(pattern)}.")
+        return paths
+    path = Path(pattern)
+    if not path.is_file():
+        raise DataError(f"{src.where}: file {display_path(path)} does not exist.")
+    return [path]
+
+
+def read_source(src) -> pd.DataFrame:
+    """Read a source (a :class:`ccinsight.sources.Source`) as the export has it; problems
+    become one-sentence DataErrors."""
+    if src.kind == "sql":
+        return _read_sql(src)
+    frames = [_read_file(src, path) for path in source_files(src)]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _read_source_file(src, path: Path) -> pd.DataFrame:
+    shown = f"{display_path(path)} (table {src.table})"
+    kind = FILE_SUFFIXES.get(path.suffix.lower(), "csv")
+    if path.stat().st_size == 0:
+        raise DataError(f"{shown} is an empty file: expected a header row and data.")
+    if kind == "parquet":
+        return read_table(path, src.table)
+    if kind == "excel":
+        try:
+            book = pd.ExcelFile(path)
+        except Exception as err:  # openpyxl raises several types for damaged files
+            raise DataError(f"{shown} could not be read as an Excel workbook ({str(err).splitlines()[0]}).") from None
+        sheet = src.get("sheet", 0)
+        if sheet != 0 and sheet not in book.sheet_names:
+            raise DataError(f"{shown} has no sheet {sheet!r}; sheets: {', '.join(book.sheet_names)}.")
+        return book.parse(sheet)
+    if kind == "duckdb":
+        import duckdb
+
+        sql = src.get("query") or f'SELECT * FROM "{src.get("table")}"'
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                return con.execute(sql).df()
+        except duckdb.Error as err:
+            raise DataError(f"{shown}: {str(err).splitlines()[0]}") from None
+    encoding = src.get("encoding") or "utf-8-sig"
+    if str(encoding).lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
+    try:
+        return pd.read_csv(path, sep=src.get("sep") or ",", encoding=encoding, low_memory=False,
+                           skipinitialspace=False)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{shown} is not {encoding} text (byte {err.start}: "
+                        f"{err.object[err.start:err.start + 1]!r}); set 'encoding' in its source.") from None
+    except LookupError:
+        raise DataError(f"{src.where}: unknown encoding {encoding!r}.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{shown} has no columns: the file holds no header row.") from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"{shown} is not a well-formed CSV file with separator "
+                        f"{src.get('sep') or ','!r}: {str(err).strip().rstrip('.')}.") from None
+
+
+def _read_sql(src) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    url = expand_env(str(src.get("url")), src.where)
+    secrets = [os.environ[m] for m in env_names(str(src.get("url")))]
+
+    def clean(err: Exception) -> str:
+        text = redact_url(str(err).splitlines()[0] if str(err) else type(err).__name__)
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    try:
+        engine = sa.create_engine(url)
+    except Exception as err:  # unknown dialect, bad URL, missing driver
+        raise DataError(f"{src.where}: cannot use database URL {redact_url(src.get('url'))}: {clean(err)}") from None
+    try:
+        with engine.connect() as con:
+            if src.get("query"):
+                return pd.read_sql(sa.text(str(src.get("query"))), con)
+            return pd.read_sql_table(str(src.get("table")), con)
+    except ValueError as err:  # read_sql_table: no such table
+        raise DataError(f"{src.where}: {clean(err)} at {redact_url(src.get('url'))}.") from None
+    except sa.exc.SQLAlchemyError as err:
+        raise DataError(f"{src.where}: reading {src.label} failed: {clean(getattr(err, 'orig', err) or err)}") \
+            from None
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- fingerprints
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows of a Parquet (from its metadata) or CSV file (lines after the header); None otherwise."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if path.suffix == ".csv":
+        with open(path, "rb") as f:
+            return max(0, sum(1 for _ in f) - 1)
+    return None
+
+
+# --------------------------------------------------------------------------- DuckDB over files
+def duckdb_relation(path: Path) -> str:
+    """SQL naming a Parquet or CSV file as a DuckDB relation."""
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    return f"{reader}('{str(path).replace(chr(39), chr(39) * 2)}')"
+
+
+def duckdb_query(sql: str, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Run one DuckDB query on a fresh in-memory connection (``frames`` registered by name)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
+        for name, frame in (frames or {}).items():
+            con.register(name, frame)
+        return con.execute(sql).df()
