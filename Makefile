@@ -8,11 +8,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYNTH  := data/synthetic
 
-.PHONY: deck test synth clean help
+.PHONY: deck test test-unit synth clean help
 
 help:
 	@echo "make deck   set up, generate the synthetic data if needed, run the main job"
-	@echo "make test   set up and run the whole test suite"
+	@echo "make test   set up and run the whole test suite (unit, notebooks, end to end)"
+	@echo "make test-unit   the fast tier only: tests/unit, in-process"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +33,13 @@ synth: $(STAMP)
 deck: synth
 	$(BIN)/ccinsight deck --force
 
+# Every tier: tests/unit (in-process), notebooks/ under nbval and tests/notebooks, tests/e2e.
 test: synth
 	$(BIN)/python -m pytest
+
+# The fast inner loop: the package in-process on small fixtures.
+test-unit: synth
+	$(BIN)/python -m pytest tests/unit
 
 clean:
 	rm -rf $(VENV) $(SYNTH) outputs/*/

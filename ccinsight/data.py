@@ -91,7 +91,8 @@ class Dataset:
 
 
 def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Iterable[str] = (),
-         validate: bool = True, sources: Mapping[str, Any] | None = None, month: str | None = None) -> Dataset:
+         validate: bool = True, sources: Mapping[str, Any] | None = None, month: str | None = None,
+         as_observed: bool = True) -> Dataset:
     """Read contract tables from a folder, or from mapped sources, check them, and cut them
     at the end of the analysis month.
 
@@ -114,6 +115,8 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         Analysis month ``YYYY-MM``; default the latest complete month of the data. The
         tables are returned as they stood at its end (:func:`ccinsight.period.as_observed`);
         a month after the data's latest complete month is an error.
+    as_observed
+        False returns every row as read (to check a mapping; never for an analysis).
     """
     wanted = list(tables) if tables is not None else list(contract.TABLES)
     extra = [t for t in optional if t not in wanted]
@@ -127,8 +130,8 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         ds = _load_sources(sources, needed, [t for t in wanted + extra if t not in needed], validate)
     else:
         ds = _load_folder(resolve_path(data), wanted + extra, needed, validate)
-    if not validate or not ds.report.ok:
-        return ds  # a report of problems, not data to analyse
+    if not validate or not ds.report.ok or not as_observed:
+        return ds  # a report of problems, or rows to inspect: not data to analyse
     return cut(ds, chosen)
 
 

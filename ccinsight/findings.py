@@ -35,7 +35,7 @@ UNITS = {
     "points": "a difference of two shares (shown in percentage points)",
     "percent": "a relative change in percent",
     "r": "a correlation coefficient between -1 and 1",
-    "seconds": "a duration in seconds (shown as m:ss)",
+    "seconds": "a duration in seconds (shown as minutes and seconds)",
     "days": "a number of days",
     "money": "an amount in the currency of the channels table",
     "number": "a plain number in the unit its description names",

@@ -93,7 +93,7 @@ def read_source(src) -> pd.DataFrame:
     become one-sentence DataErrors."""
     if src.kind == "sql":
         return _read_sql(src)
-    frames = [_read_file(src, path) for path in source_files(src)]
+    frames = [_read_source_file(src, path) for path in source_files(src)]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 

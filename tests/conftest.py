@@ -12,8 +12,12 @@ import pandas as pd
 import pytest
 
 from ccinsight import synth
-from ccinsight.config import PROJECT_ROOT, SYNTHETIC_DIR
 
+#: The checkout under test; tests run with it as the current folder unless they say otherwise.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+SYNTHETIC_DIR = PROJECT_ROOT / "data" / "synthetic"
+OUTPUTS_DIR = PROJECT_ROOT / "outputs"
 
 
 def _shared_data() -> Path:
@@ -63,6 +67,28 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     proc = subprocess.run([sys.executable, "-m", "ccinsight", *args], capture_output=True, text=True,
                           cwd=cwd or PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def cli(*args: str, cwd: Path | None = None) -> CliResult:
+    """Run ``ccinsight ARGS`` in this process (the unit tier): same code path, exit code and
+    output as the command, without a new interpreter. An exception that escapes the command
+    fails the test."""
+    import contextlib
+    import io
+
+    from ccinsight.cli import main
+
+    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
+    try:
+        os.chdir(cwd or PROJECT_ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # --help, argparse errors
+                code = exit_.code
+    finally:
+        os.chdir(before)
+    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def run_findings(notebook: str, out: Path, *args: str) -> dict:

@@ -240,7 +240,7 @@ class AttritionResult:
             hires_for_seats=Estimate.of(s["hires"], s["low"], s["high"], n) if s.get("hires") else None,
             hires_for_seats_90pct_sure=s.get("hires_90pct_sure"), seats_survival_90d=s.get("survival_90d"),
             seats_pass_rate=s.get("pass_rate") if s.get("certification_known") else None,
-            excluded_bursts=to_jsonable(self.excluded.get("bursts", [])),
+            excluded_bursts=to_jsonable(self.excluded.get("drives", [])),
             excluded_hires=int(self.excluded.get("hires", 0)), alpha=self.alpha, notes=list(self.notes))
 
     def headline(self):
@@ -528,7 +528,7 @@ def analyse(ds: Dataset, window_months: int | None = 24,
         valid = [c for c in GROUPABLE if c in table.columns]
         raise ParameterError(f"group_by '{group_by}' is not a column of the agents table; "
                              f"valid choices: {', '.join(valid)}.")
-    excluded: dict = {"hires": 0, "bursts": []}
+    excluded: dict = {"hires": 0, "drives": []}
     if exclude_bursts:
         bursts = find_bursts(table)
         ids = burst_members(bursts)
@@ -537,7 +537,7 @@ def analyse(ds: Dataset, window_months: int | None = 24,
             for b in bursts:
                 sub = table[table["agent_id"].astype(str).isin(b.agent_ids)]
                 kmf_b = fit_km(sub["duration_days"], sub["event"], label=b.channel, alpha=alpha)
-                excluded["bursts"].append({"channel": b.channel, "start": b.start.date(), "end": b.end.date(),
+                excluded["drives"].append({"channel": b.channel, "start": b.start.date(), "end": b.end.date(),
                                            "hires": b.hires, "attrition_90d": attrition_at(kmf_b, 90)["attrition"]})
             excluded["hires"] = int(inside.sum())
             table = table[~inside]

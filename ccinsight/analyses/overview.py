@@ -22,7 +22,7 @@ class OverviewFindings(Findings):
     """What the data covers at the end of the analysis month."""
 
     month: str = fact("the analysis month: the data as it stood at its end", "month")
-    first_month: str = fact("the first month with any record", "month")
+    first_data_month: str = fact("the first month with any record", "month")
     n_sites: int = fact("sites with hires", "count")
     sites: list = fact("sites with at least min_cell_size hires; smaller ones pooled as 'other'", "list")
     n_cohorts: int = fact("training classes (cohort_id values)", "count")
@@ -35,7 +35,7 @@ class OverviewFindings(Findings):
     def headlines(self) -> list[str]:
         return [f"{wording.count(self.n_hires)} hires ({wording.count(self.n_exits)} exits) in "
                 f"{wording.count(self.n_cohorts)} training classes at {self.n_sites} sites; "
-                f"{wording.count(self.n_calls)} outbound calls; months {self.first_month} to {self.month}."]
+                f"{wording.count(self.n_calls)} outbound calls; months {self.first_data_month} to {self.month}."]
 
     def details(self) -> list[str]:
         return [f"- Sites: {', '.join(self.sites) or 'none'}; {self.columns_with_missing} columns have empty "
@@ -74,7 +74,7 @@ class Overview:
     def findings(self) -> OverviewFindings:
         rows = self.tables.set_index("table")["rows"]
         return OverviewFindings(
-            month=str(self.month), first_month=str(self.first_month), n_sites=self.n_sites, sites=list(self.sites),
+            month=str(self.month), first_data_month=str(self.first_month), n_sites=self.n_sites, sites=list(self.sites),
             n_cohorts=self.n_cohorts, n_hires=int(rows.get("agents", 0)), n_exits=int(self.monthly["exits"].sum()),
             n_calls=int(rows.get("outbound_calls", 0)), n_performance_rows=int(rows.get("performance", 0)),
             columns_with_missing=int((self.missing["missing"] > 0).sum()))

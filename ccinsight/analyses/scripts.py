@@ -58,8 +58,8 @@ class ScriptFindings(Findings):
     longest_script_s: Estimate | None = fact("longest talk time before predicted acceptance drops below the "
                                              "target (null when the curve rises)", "seconds")
     acceptance_curve: list = fact("per talk-time bin: bin_start_s, n, accepted, rate, low, high", "records")
-    versions: list = fact("per script version: calls, talk time, acceptance, conversion with intervals",
-                          "records")
+    script_versions: list = fact("per script version: calls, talk time, acceptance, conversion with intervals",
+                                 "records")
     baseline_version: str | None = fact("script version compared against", "text")
     new_version: str | None = fact("script version evaluated", "text")
     aht_change_pct: Estimate | None = fact("mean talk time of the new version relative to the baseline", "percent")
@@ -106,11 +106,11 @@ class ScriptFindings(Findings):
         elif not self.has_time_of_day:
             lines.append("- The calls carry no time of day (every call at midnight), so the time-of-day "
                          "analysis is skipped.")
-        if not self.new_version and self.versions:
-            known = ", ".join(str(v["script_version"]) for v in self.versions)
+        if not self.new_version and self.script_versions:
+            known = ", ".join(str(v["script_version"]) for v in self.script_versions)
             lines.append(f"- Only one script version with enough calls ({known}): no old-vs-new comparison.")
         if self.new_version:
-            v = {r["script_version"]: r for r in self.versions}
+            v = {r["script_version"]: r for r in self.script_versions}
             new, old = v[self.new_version], v[self.baseline_version]
             lines.append(f"- The **{self.new_version}** script runs {wording.duration(new['mean_talk_s'])} on average "
                          f"against {wording.duration(old['mean_talk_s'])} for **{self.baseline_version}**, and "
@@ -427,7 +427,7 @@ class ScriptResult:
                                              self.over_5min["n"]),
             rising=bool(self.rising), acceptance_target=float(self.target), longest_script_s=longest,
             acceptance_curve=to_jsonable(self.bins[["bin_start_s", "n", "accepted", "rate", "low", "high"]]),
-            versions=to_jsonable(self.summary()),
+            script_versions=to_jsonable(self.summary()),
             baseline_version=c.get("baseline"), new_version=c.get("new"),
             aht_change_pct=Estimate.of(c["aht_change_pct"], c["aht_change_low"], c["aht_change_high"]) if c else None,
             aht_change_p=c.get("aht_log_welch_p"),

@@ -20,7 +20,7 @@ def test_suppress_small_drops_rows_and_counts_what_it_dropped():
 
 
 def test_the_script_analysis_never_shows_a_bin_under_the_size(small_data):
-    from ccinsight import scripts
+    from ccinsight.analyses import scripts
 
     result = scripts.analyse(small_data, month="2026-06", min_cell_size=40)
     calls = pd.read_parquet(small_data / "outbound_calls.parquet")

@@ -1,10 +1,11 @@
-"""The bad-input corpus: every malformed input ends in exit 2 with a message saying what
-is wrong and where, no traceback, no deck written and no input modified.
+"""The bad-input corpus: every malformed input is refused by the deck's input checks (the
+ones ``ccinsight deck`` runs before any notebook starts) with a message saying what is wrong
+and where, and no input modified. ``tests/e2e/test_cli.py`` runs a handful of the cases
+through the command itself (exit 2, no traceback, no deck written).
 
-Data cases are the contract corpus of ``test_contract.CASES`` (there run through
-``ccinsight validate``), here run through ``ccinsight deck``; params cases break the deck's
-params file. ``docs/bad-input.md`` lists what each case gets; a test keeps it complete.
-Property-based tests then throw random contract violations at the validator.
+Data cases are the contract corpus of ``test_contract.CASES``; params cases break the
+deck's params file. ``docs/bad-input.md`` lists what each case gets; a test keeps it
+complete. Property-based tests then throw random contract violations at the validator.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from ccinsight import contract
-from ccinsight.config import PROJECT_ROOT
-from conftest import run_cli
+from ccinsight import contract, deck
+from ccinsight.errors import CCInsightError
+from conftest import PROJECT_ROOT
 from test_contract import CASES as DATA_CASES
 
 MONTH = "2026-06"
@@ -75,13 +76,12 @@ def _fingerprint(folder) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _assert_clean_refusal(result, out, words) -> None:
-    assert result.code == 2, result.text
-    assert "Traceback" not in result.text
-    for w in words:
-        assert w in result.text, f"{w!r} not in: {result.text}"
-    written = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
-    assert written == [], f"a refused deck wrote {written}"
+def refusal(params) -> str:
+    """The message the deck's input checks refuse ``params`` with (they must refuse it)."""
+    with pytest.raises(CCInsightError) as err:
+        plan = deck.load_plan(params)
+        deck.check_inputs(plan, plan.months)
+    return str(err.value)
 
 
 def test_the_corpus_has_at_least_30_distinct_inputs():
@@ -95,9 +95,9 @@ def test_bad_data_never_starts_a_deck(case, small_copy, tmp_path):
     params = tmp_path / "deck.yaml"
     _write(params, _deck_params(small_copy))
     before = _fingerprint(small_copy)
-    out = tmp_path / "out"
-    result = run_cli("deck", "--params", str(params), "--out", str(out))
-    _assert_clean_refusal(result, out, [table] + ([column] if column else []))
+    message = refusal(params)
+    for word in [table] + ([column] if column else []):
+        assert word in message, f"{word!r} not in: {message}"
     assert _fingerprint(small_copy) == before
 
 
@@ -107,9 +107,9 @@ def test_bad_params_never_start_a_deck(case, small_copy, tmp_path):
     params = tmp_path / "deck.yaml"
     build(params, small_copy)
     before, params_before = _fingerprint(small_copy), params.read_bytes()
-    out = tmp_path / "out"
-    result = run_cli("deck", "--params", str(params), "--out", str(out))
-    _assert_clean_refusal(result, out, words)
+    message = refusal(params)
+    for word in words:
+        assert word in message, f"{word!r} not in: {message}"
     assert _fingerprint(small_copy) == before and params.read_bytes() == params_before
 
 

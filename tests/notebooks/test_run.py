@@ -29,12 +29,13 @@ def test_findings_match_the_tables(overview_run, small_data):
     found = json.loads((overview_run / "findings.json").read_text())
     agents = pd.read_parquet(small_data / "agents.parquet")
     calls = pd.read_parquet(small_data / "outbound_calls.parquet", columns=["started_at"])
-    assert found["n_hires"] == len(agents)
-    assert found["n_exits"] == int(agents["exit_date"].notna().sum())
-    assert found["n_calls"] == len(calls)
-    assert found["n_cohorts"] == agents["cohort_id"].nunique()
-    assert found["first_month"] == str(agents["hire_date"].min().to_period("M"))
-    assert found["latest_complete_month"] == "2026-10"
+    month_end = pd.Timestamp("2026-10-31")  # the latest complete month of the small data
+    assert found["month"] == "2026-10"
+    assert found["n_hires"] == int((agents["hire_date"] <= month_end).sum())
+    assert found["n_exits"] == int((agents["exit_date"] <= month_end).sum())  # exits after it are not known yet
+    assert found["n_calls"] == int((calls["started_at"] < month_end + pd.Timedelta(days=1)).sum())
+    assert found["n_cohorts"] == agents.loc[agents["hire_date"] <= month_end, "cohort_id"].nunique()
+    assert found["first_data_month"] == str(agents["hire_date"].min().to_period("M"))
 
 
 def test_html_shows_no_code_but_the_run_record(overview_run, small_data):

@@ -114,10 +114,10 @@ def _no_password_in(folder: Path) -> list[str]:
 
 def test_a_notebook_runs_from_postgres_like_from_files(postgres, small_data, tmp_path):
     params = tmp_path / "pg.yaml"
-    params.write_text(yaml.safe_dump({"sources": _sources(postgres), "as_of": "2026-06-30"}))
+    params.write_text(yaml.safe_dump({"sources": _sources(postgres), "month": "2026-06"}))
     from_db = run_cli("run", "attrition_survival", "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
     assert from_db.code == 0, from_db.text
-    from_files = run_cli("run", "attrition_survival", "--set", f"data={small_data}", "--set", "as_of=2026-06-30",
+    from_files = run_cli("run", "attrition_survival", "--set", f"data={small_data}", "--set", "month=2026-06",
                          "--out", str(tmp_path / "files"))
     assert from_files.code == 0, from_files.text
     db = json.loads((tmp_path / "db" / "findings.json").read_text())

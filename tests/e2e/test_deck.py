@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html.parser import HTMLParser
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,8 @@ import pytest
 import yaml
 
 from ccinsight import deck
-from ccinsight.config import OUTPUTS_DIR, PROJECT_ROOT
+from ccinsight.analyses import REGISTRY
+from conftest import OUTPUTS_DIR, PROJECT_ROOT
 from ccinsight.errors import ParameterError
 from conftest import run_cli
 
@@ -36,32 +38,6 @@ def _params(tmp_path: Path, **changes) -> Path:
 
 
 # --------------------------------------------------------------------------- params
-@pytest.mark.parametrize("changes,match", [
-    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, sources, month"),
-    ({"min_cell_size": "five"}, "'min_cell_size' must be int"),
-    ({"month": "2026-13"}, "is not a month; write it as YYYY-MM"),
-    ({"month": "October"}, "is not a month"),
-    ({"notebooks": {"churn_model": {}}}, "unknown notebook section 'churn_model'; valid: data_overview"),
-    ({"notebooks": {"training_vs_performance": {"metrc": "qa_score"}}}, "did you mean 'metric'"),
-    ({"notebooks": {"training_vs_performance": {"min_cohort_size": "8"}}}, "must be int"),
-    ({"notebooks": {"attrition_survival": {"as_of": "2026-01-31"}}}, "the deck sets the period"),
-])
-def test_params_file_is_validated_before_anything_runs(tmp_path, changes, match):
-    with pytest.raises(ParameterError, match=match):
-        deck.load_plan(_params(tmp_path, **changes))
-
-
-def test_months_range():
-    assert [str(m) for m in deck.parse_months("2025-11:2026-02")] == ["2025-11", "2025-12", "2026-01", "2026-02"]
-    with pytest.raises(ParameterError, match="ends before it starts"):
-        deck.parse_months("2026-02:2025-11")
-
-
-def test_secrets_are_redacted():
-    assert deck.redact({"url": "postgresql://ana:s3cret@db/x", "db_password": "x", "n": 1}) == {
-        "url": "postgresql://ana:***@db/x", "db_password": "***", "n": 1}
-
-
 def test_bad_params_exit_2_without_writing(tmp_path):
     out = tmp_path / "out"
     result = run_cli("deck", "--params", str(_params(tmp_path, month="2026-13")), "--out", str(out))
@@ -80,20 +56,62 @@ def built(synthetic, tmp_path_factory):
 def test_deck_holds_every_analysis(built):
     folder, result = built
     names = {p.name for p in folder.iterdir()}
-    for nb in deck.NOTEBOOKS:
+    for nb in list(REGISTRY):
         assert f"{nb}.ipynb" in names and f"{nb}.html" in names
     assert {"findings.json", "manifest.json", "index.html"} <= names
     assert "[5/5]" in result.err  # progress display
     found = json.loads((folder / "findings.json").read_text())
-    assert set(found) == set(deck.NOTEBOOKS)
+    assert set(found) == set(list(REGISTRY))
     assert found["script_duration_vs_acceptance"]["month"] == MONTH
     assert found["attrition_survival"]["as_of"] == "2026-10-31"
+
+
+class _Items(HTMLParser):
+    """The text of every list item of a page, whitespace collapsed."""
+
+    def __init__(self):
+        super().__init__()
+        self.items, self._depth, self._text = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "li":
+            self._depth += 1
+            self._text = [] if self._depth == 1 else self._text
+
+    def handle_endtag(self, tag):
+        if tag == "li" and self._depth:
+            self._depth -= 1
+            if not self._depth:
+                self.items.append(" ".join("".join(self._text).split()))
+
+    def handle_data(self, data):
+        if self._depth:
+            self._text.append(data)
+
+
+def _list_items(text: str) -> list[str]:
+    parser = _Items()
+    parser.feed(text)
+    return parser.items
+
+
+def test_each_headline_is_the_same_sentence_as_in_its_report(built):
+    """The deck page and the rendered notebook show one sentence per headline, word for word."""
+    folder, _ = built
+    index = (folder / "index.html").read_text()
+    for name in REGISTRY:
+        section = index.split(f"<section id='{name}'>", 1)[1].split("</section>", 1)[0]
+        on_page = _list_items(section)
+        assert on_page, f"no headlines for {name}"
+        in_report = _list_items((folder / f"{name}.html").read_text())
+        missing = [line for line in on_page if line not in in_report]
+        assert missing == [], f"{name}: on the deck page but not in the report: {missing}"
 
 
 def test_manifest_records_what_auditors_need(built, synthetic):
     manifest = json.loads((built[0] / "manifest.json").read_text())
     assert manifest["ccinsight"] and manifest["versions"]["python"] and manifest["host"]
-    assert {n["notebook"] for n in manifest["notebooks"]} == set(deck.NOTEBOOKS)
+    assert {n["notebook"] for n in manifest["notebooks"]} == set(list(REGISTRY))
     assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
     agents = next(i for i in manifest["inputs"] if i["table"] == "agents")
     import hashlib
@@ -141,7 +159,7 @@ def test_index_page_in_a_real_browser(built, chromium):
     assert not errors, errors
     assert len(images) >= 4 and all(ok and width > 0 for ok, width in images)
     assert all(u.startswith(("file:", "data:")) for u in requests), "the page must work offline"
-    assert len(links) == 2 * len(deck.NOTEBOOKS)
+    assert len(links) == 2 * len(list(REGISTRY))
     for href in links:
         assert Path(href.removeprefix("file://")).is_file(), href
     assert (ARTIFACTS / "deck-index.png").stat().st_size > 10_000

@@ -10,9 +10,8 @@ import statsmodels.api as sm
 from scipy.special import expit
 from statsmodels.stats.proportion import proportion_confint
 
-from ccinsight import scripts
+from ccinsight.analyses import scripts
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_findings
 
 
 def _calls(n=4000, seed=11) -> pd.DataFrame:
@@ -94,10 +93,10 @@ def test_a_rising_curve_is_not_turned_into_a_script_length(tmp_path):
     df["accepted"] = rng.random(len(df)) < expit(-2.5 + 0.8 * (df["talk_time_s"] - 180) / 60)
     df.to_parquet(tmp_path / "outbound_calls.parquet", index=False)
     result = scripts.analyse(tmp_path, month="2026-09", acceptance_target=0.3)
-    assert result.rising and result.findings()["max_minutes_for_target"] is None
+    assert result.rising and result.findings().longest_script_s is None
     ax = result.plot()
     assert not any("longest within target" in t.get_text() for t in ax.get_legend().get_texts())
-    assert "rises" in ax.get_title() and "cannot set a script length" in result.narrative()
+    assert "rises" in ax.get_title() and "cannot set a script length" in result.findings().narrative()
 
 
 def test_month_without_calls_is_one_sentence(calls_dir):
@@ -121,18 +120,3 @@ def test_unknown_baseline_lists_versions(calls_dir):
     with pytest.raises(ParameterError, match="script versions found: keyword, verbatim"):
         scripts.analyse(folder, month="2026-10", baseline_version="v0")
 
-
-@pytest.mark.notebook
-def test_notebook_recovers_the_planted_effects(synthetic, truth, tmp_path):
-    found = run_findings("script_duration_vs_acceptance", tmp_path)
-    assert found["month"] == truth["meta"]["last_month"]
-    assert found["acceptance_at_3min"] == pytest.approx(truth["acceptance_at_3min"], abs=0.03)
-    assert found["acceptance_at_3min_low"] < found["acceptance_at_3min"] < found["acceptance_at_3min_high"]
-    assert found["acceptance_over_5min"] == pytest.approx(truth["acceptance_over_5min"], abs=0.05)
-    assert -found["aht_change_pct"] == pytest.approx(truth["keyword_aht_cut_pct"], abs=3)
-    versions = {v["script_version"]: v for v in found["versions"]}
-    assert versions[truth["keyword_script_version"]]["conversion"] == pytest.approx(truth["conversion_keyword"], abs=0.04)
-    assert found["new_version"] == "keyword" and found["conversion_diff_p"] < 0.05
-    assert found["worst_hour"] in truth["low_tolerance_hours"]
-    assert found["max_minutes_for_target_low"] <= found["max_minutes_for_target"] <= found["max_minutes_for_target_high"]
-    assert found["previous"]["month"] == "2026-09"

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ccinsight import training
+from ccinsight.analyses import training
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_cli, run_findings
 
 
 def _joined(seed=1, sizes=(30, 25, 5, 40), rhos=(0.1, 0.6, 0.5, 0.7)) -> pd.DataFrame:
@@ -128,20 +127,4 @@ def test_change_date_outside_the_data_is_explained(small_data):
         training.analyse(ds, process_change_date="2000-01-01", min_size=3)
 
 
-@pytest.mark.notebook
-def test_notebook_recovers_the_planted_relation(synthetic, truth, tmp_path):
-    found = run_findings("training_vs_performance", tmp_path)
-    assert found["process_change_date"] == truth["process_change_date"]
-    assert found["r_before"] == pytest.approx(truth["r_before"], abs=0.10)
-    assert found["r_after"] == pytest.approx(truth["r_after"], abs=0.10)
-    assert found["p_difference"] < 0.05
-    assert found["pooled_r_low"] < found["pooled_r"] < found["pooled_r_high"]
-    assert found["slope_low"] < found["slope_per_10_points"] < found["slope_high"]
-    assert {"cohort_id", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged"} <= set(found["cohorts"][0])
-    assert found["metric"] == "conversion_rate" and found["n_agents"] > 1000
 
-
-@pytest.mark.notebook
-def test_notebook_bad_metric_exits_2(tmp_path):
-    result = run_cli("run", "training_vs_performance", "--set", "metric=sales", "--out", str(tmp_path))
-    assert result.code == 2 and "valid metrics: conversion_rate" in result.err

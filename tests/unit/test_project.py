@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from ccinsight import contract, params
-from ccinsight.config import NOTEBOOKS_DIR, PROJECT_ROOT
-from conftest import run_cli
+from conftest import NOTEBOOKS_DIR, PROJECT_ROOT
+from conftest import cli
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -53,7 +53,7 @@ def test_ci_runs_make_test():
 
 @pytest.mark.parametrize("command", [[], ["synth"], ["validate"], ["run"]])
 def test_help_on_every_command(command):
-    result = run_cli(*command, "--help")
+    result = cli(*command, "--help")
     assert result.code == 0 and "usage: ccinsight" in result.out
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ccinsight import contract
-from conftest import run_cli
+from conftest import cli
 
 
 def _edit(folder, table, fn):
@@ -132,7 +132,7 @@ def test_broken_input_gets_a_clear_message(case, small_copy):
     table, column, breaker = CASES[case]
     breaker(small_copy)
     before = _fingerprint(small_copy)
-    result = run_cli("validate", "--data", str(small_copy))
+    result = cli("validate", "--data", str(small_copy))
     assert result.code == 2, result.text
     assert "Traceback" not in result.text
     assert table in result.text, result.text
@@ -142,20 +142,20 @@ def test_broken_input_gets_a_clear_message(case, small_copy):
 
 
 def test_clean_data_exits_zero(small_data):
-    result = run_cli("validate", "--data", str(small_data))
+    result = cli("validate", "--data", str(small_data))
     assert result.code == 0, result.text
     assert "all checks passed" in result.text
 
 
 def test_misspelt_column_names_the_closest_match(small_copy):
     _edit(small_copy, "agents", lambda d: d.rename(columns={"hire_date": "hire_dt"}))
-    assert "did you mean 'hire_dt'" in run_cli("validate", "--data", str(small_copy)).text
+    assert "did you mean 'hire_dt'" in cli("validate", "--data", str(small_copy)).text
 
 
 def test_every_problem_reported_at_once(small_copy):
     _edit(small_copy, "training", lambda d: d.assign(training_score=d["training_score"].where(d.index != 1, 150.0)))
     _edit(small_copy, "outbound_calls", lambda d: d.assign(talk_time_s=d["talk_time_s"].where(d.index != 5, -1.0)))
-    text = run_cli("validate", "--data", str(small_copy)).text
+    text = cli("validate", "--data", str(small_copy)).text
     assert "training.training_score" in text and "outbound_calls.talk_time_s" in text
     assert "2 problem(s)" in text
 
@@ -167,15 +167,9 @@ def test_message_counts_rows_and_shows_examples(small_copy):
         return d
 
     _edit(small_copy, "training", bad_scores)
-    text = run_cli("validate", "--data", str(small_copy)).text
+    text = cli("validate", "--data", str(small_copy)).text
     assert "3 rows" in text
     assert "150" in text and "-4" in text
-
-
-def test_debug_shows_the_traceback(small_copy):
-    (small_copy / "training.parquet").unlink()
-    result = run_cli("--debug", "validate", "--data", str(small_copy))
-    assert result.code != 0 and "Traceback" in result.text
 
 
 def test_validate_returns_typed_tables_without_touching_input():

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from ccinsight import attrition
+from ccinsight import survival
+from ccinsight.analyses import attrition
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
-from conftest import run_cli, run_findings
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -30,23 +30,23 @@ def _agents(n=300, seed=5, hazard_ratio=0.5) -> pd.DataFrame:
 
 
 def _ds(agents: pd.DataFrame) -> Dataset:
-    return Dataset(root=None, tables={"agents": agents})
+    return Dataset(root=None, tables={"agents": agents}, month=AS_OF.to_period("M"))
 
 
 def test_km_matches_statsmodels():
-    table = attrition.survival_table(_agents(), AS_OF, None)
-    kmf = attrition.fit_km(table["duration_days"], table["event"], "all")
+    table = survival.survival_table(_agents(), AS_OF, None)
+    kmf = survival.fit_km(table["duration_days"], table["event"], "all")
     sm = SurvfuncRight(table["duration_days"], table["event"])
     ours = kmf.survival_function_.iloc[:, 0]
     for t, s in zip(sm.surv_times, sm.surv_prob):
         assert ours.loc[:t].iloc[-1] == pytest.approx(s, abs=1e-6)
     # Greenwood variance: statsmodels reports its standard error
     for t, se in list(zip(sm.surv_times, sm.surv_prob_se))[5:40:7]:
-        assert np.sqrt(attrition.greenwood_var(kmf, t)) == pytest.approx(se, abs=1e-6)
+        assert np.sqrt(survival.greenwood_var(kmf, t)) == pytest.approx(se, abs=1e-6)
 
 
 def test_logrank_matches_statsmodels():
-    table = attrition.survival_table(_agents(), AS_OF, None)
+    table = survival.survival_table(_agents(), AS_OF, None)
     _, p, _, _ = attrition.compare_groups(table, "onboarding_program", 0.05)
     _, p_sm = survdiff(table["duration_days"], table["event"], table["onboarding_program"].astype(int))
     assert p == pytest.approx(p_sm, abs=1e-6)
@@ -61,7 +61,7 @@ def test_late_hires_are_censored_and_future_exits_not_counted():
         "agent_id": ["late", "future_exit", "left", "after"],
         "hire_date": pd.to_datetime(["2026-06-25", "2026-01-01", "2026-01-01", "2026-07-05"]),
         "exit_date": pd.to_datetime([None, "2026-08-01", "2026-02-01", None])})
-    table = attrition.survival_table(agents, AS_OF, None).set_index("agent_id")
+    table = survival.survival_table(agents, AS_OF, None).set_index("agent_id")
     assert "after" not in table.index  # hired after as_of: not in the population
     assert table.loc["late", "duration_days"] == 5 and table.loc["late", "event"] == 0
     assert table.loc["future_exit", "event"] == 0
@@ -70,38 +70,39 @@ def test_late_hires_are_censored_and_future_exits_not_counted():
 
 
 def test_tenure_and_flag_exports_give_the_same_curve():
-    table = attrition.survival_table(_agents(), AS_OF, None)
+    table = survival.survival_table(_agents(), AS_OF, None)
     export = pd.DataFrame({"tenure": table["duration_days"], "left": table["event"].astype(bool)})
-    derived = attrition.from_tenure(export, "tenure", "left", AS_OF)
-    again = attrition.survival_table(derived.assign(agent_id=table["agent_id"].to_numpy()), AS_OF, None)
+    hire, exit_ = survival.dates_from_tenure(export["tenure"], export["left"], AS_OF)
+    derived = pd.DataFrame({"agent_id": table["agent_id"].to_numpy(), "hire_date": hire, "exit_date": exit_})
+    again = survival.survival_table(derived, AS_OF, None)
     np.testing.assert_array_equal(again["duration_days"].to_numpy(), table["duration_days"].to_numpy())
     np.testing.assert_array_equal(again["event"].to_numpy(), table["event"].to_numpy())
 
 
 def test_no_exits_shows_curves_and_skips_cox():
     agents = _agents().assign(exit_date=pd.NaT)
-    result = attrition.analyse(_ds(agents), as_of="2026-06-30", window_months=None, exclude_bursts=False)
+    result = attrition.analyse(_ds(agents), window_months=None, exclude_bursts=False)
     assert result.cox is None
     assert any("nobody has left" in n for n in result.cox_notes)
-    assert result.findings()["attrition_90d"] == 0
+    assert result.findings().attrition_90d.value == 0
     result.plot()
 
 
 def test_unknown_group_by_lists_valid_ones():
     with pytest.raises(ParameterError, match="valid choices: onboarding_program, hiring_channel, site"):
-        attrition.analyse(_ds(_agents()), as_of="2026-06-30", group_by="department")
+        attrition.analyse(_ds(_agents()), group_by="department")
 
 
 def test_exit_before_hire_names_the_rows():
     agents = _agents()
     agents.loc[3, "exit_date"] = agents.loc[3, "hire_date"] - pd.Timedelta(days=2)
     with pytest.raises(DataError, match="exit date before the hire date .*a3"):
-        attrition.analyse(_ds(agents), as_of="2026-06-30")
+        attrition.analyse(_ds(agents))
 
 
 def test_constant_covariate_is_dropped_with_a_note():
     agents = _agents().assign(site="only")
-    result = attrition.analyse(_ds(agents), as_of="2026-06-30", window_months=None,
+    result = attrition.analyse(_ds(agents), window_months=None,
                                covariates=["onboarding_program", "site"], exclude_bursts=False)
     assert "site left out: the same value for every hire." in result.cox_notes
     assert result.cox["covariate"].tolist() == ["onboarding_program"]
@@ -109,8 +110,8 @@ def test_constant_covariate_is_dropped_with_a_note():
 
 
 def test_seats_plan_arithmetic():
-    table = attrition.survival_table(_agents(), AS_OF, None)
-    kmf = attrition.fit_km(table["duration_days"], table["event"], "all")
+    table = survival.survival_table(_agents(), AS_OF, None)
+    kmf = survival.fit_km(table["duration_days"], table["event"], "all")
     plan = attrition.seats_plan(kmf, table, 50, 0.05)
     q = plan["survival_90d"] * plan["pass_rate"]
     assert plan["hires"] == int(np.ceil(50 / q))
@@ -119,7 +120,7 @@ def test_seats_plan_arithmetic():
 
 
 def test_bursts_are_found_and_regular_hiring_is_not(tables, truth):
-    from ccinsight.channels import find_bursts
+    from ccinsight.bursts import find_bursts
 
     bursts = find_bursts(tables["agents"])
     assert len(bursts) == 1
@@ -129,24 +130,8 @@ def test_bursts_are_found_and_regular_hiring_is_not(tables, truth):
     assert drive <= set(b.agent_ids) and len(b.agent_ids) < 1.2 * len(drive)
 
 
-@pytest.mark.notebook
-def test_notebook_recovers_the_planted_programme_effect(synthetic, truth, tmp_path):
-    found = run_findings("attrition_survival", tmp_path)
-    groups = {g["group"]: g for g in found["groups"]}
-    assert groups["False"]["attrition_90d"] == pytest.approx(truth["attrition_90d_before_program"], abs=0.02)
-    assert groups["True"]["attrition_90d"] == pytest.approx(truth["attrition_90d_program"], abs=0.02)
-    assert found["logrank_p"] < 0.05
-    assert found["clustered_exit_p"] < 0.05
-    assert found["clustered_exit_share"] > 1.3 * found["clustered_exit_share_chance"]
-    assert found["as_of"] == "2026-10-31" and found["window_start"] == "2024-11-01"
-    assert found["hires_for_seats_low"] <= found["hires_for_seats"] <= found["hires_for_seats_high"]
-    assert {"covariate", "hazard_ratio", "low", "high", "p"} <= set(found["cox"][0])
 
 
-@pytest.mark.notebook
-def test_notebook_bad_group_by_exits_2(tmp_path):
-    result = run_cli("run", "attrition_survival", "--set", "group_by=department", "--out", str(tmp_path))
-    assert result.code == 2 and "valid choices" in result.err
 
 
 def _survival_with_loglog_interval(sf: SurvfuncRight, t: float, z: float) -> tuple[float, float, float]:
@@ -163,14 +148,14 @@ def test_survival_difference_combines_the_groups_own_intervals():
     rng = np.random.default_rng(8)
     z = norm.ppf(0.975)
     # group a: 40 hires followed 200 days, nobody left; group b: exponential exits
-    a = attrition.fit_km(pd.Series(np.full(40, 200)), pd.Series(np.zeros(40, int)), "a")
+    a = survival.fit_km(pd.Series(np.full(40, 200)), pd.Series(np.zeros(40, int)), "a")
     days_b = np.minimum(rng.exponential(400, 120).round() + 1, 365)
     event_b = (days_b < 365).astype(int)
-    b = attrition.fit_km(pd.Series(days_b), pd.Series(event_b), "b")
+    b = survival.fit_km(pd.Series(days_b), pd.Series(event_b), "b")
     s_b, lo_b, hi_b = _survival_with_loglog_interval(SurvfuncRight(days_b, event_b), 90, z)
     lo_a = 1 - beta.ppf(0.975, 1, 40)  # exact interval for 0 exits among 40
     d = 1 - s_b
-    got = attrition.survival_difference(a, b, 90)
+    got = survival.survival_difference(a, b, 90)
     assert got["difference"] == pytest.approx(d, abs=1e-9)
     assert got["low"] == pytest.approx(d - np.hypot(1 - lo_a, hi_b - s_b), abs=1e-6)
     assert got["high"] == pytest.approx(d + np.hypot(0, s_b - lo_b), abs=1e-6)
@@ -190,8 +175,8 @@ def test_survival_difference_covers_the_true_difference():
             tenure = rng.exponential(scale, n)
             follow = rng.uniform(30, 400, n)  # staggered hiring: censored at the analysis date
             days, left = np.minimum(tenure, follow), (tenure <= follow).astype(int)
-            fits.append(attrition.fit_km(pd.Series(days), pd.Series(left), "g"))
-        got = attrition.survival_difference(*fits, 90)
+            fits.append(survival.fit_km(pd.Series(days), pd.Series(left), "g"))
+        got = survival.survival_difference(*fits, 90)
         hits += got["low"] <= truth <= got["high"]
     # nominal 95%: 300 replications put the observed coverage within about +-2.5 points
     assert 0.92 <= hits / reps <= 0.98

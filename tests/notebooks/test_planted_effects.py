@@ -1,0 +1,76 @@
+"""Every analysis notebook run top to bottom through the CLI at its defaults on the default
+synthetic contact center: its recorded findings recover the effects the generator planted."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_cli, run_findings
+
+pytestmark = pytest.mark.notebook
+
+
+def test_notebook_recovers_the_planted_programme_effect(synthetic, truth, tmp_path):
+    found = run_findings("attrition_survival", tmp_path)
+    groups = {g["group"]: g for g in found["groups"]}
+    assert groups["False"]["attrition_90d"] == pytest.approx(truth["attrition_90d_before_program"], abs=0.02)
+    assert groups["True"]["attrition_90d"] == pytest.approx(truth["attrition_90d_program"], abs=0.02)
+    assert found["logrank_p"] < 0.05
+    assert found["clustered_exit_p"] < 0.05
+    assert found["clustered_exit_share"] > 1.3 * found["clustered_exit_share_chance"]
+    assert found["as_of"] == "2026-10-31" and found["window_start"] == "2024-11-01"
+    seats = found["hires_for_seats"]
+    assert seats["low"] <= seats["value"] <= seats["high"]
+    assert {"covariate", "hazard_ratio", "low", "high", "p"} <= set(found["cox"][0])
+
+
+def test_notebook_bad_group_by_exits_2(tmp_path):
+    result = run_cli("run", "attrition_survival", "--set", "group_by=department", "--out", str(tmp_path))
+    assert result.code == 2 and "valid choices" in result.err
+
+
+def test_channels_rank_referrals_first_and_the_drive_channel_last(synthetic, truth, tmp_path):
+    found = run_findings("hiring_channel_quality", tmp_path)
+    ranked = [c["hiring_channel"] for c in found["channels"]]  # by shrunk 90-day retention
+    assert ranked[0] == truth["best_channel"] and ranked[-1] == truth["bulk_drive_channel"]
+    drive = [b for b in found["bursts"] if b["channel"] == truth["bulk_drive_channel"]]
+    assert len(drive) == 1
+    assert drive[0]["start"] == truth["bulk_drive_start"]
+    assert drive[0]["retention_60d"] == pytest.approx(truth["bulk_drive_retention_60d"], abs=0.05)
+    assert found["channels_differ_p"] < 0.05
+    for c in found["channels"]:
+        assert c["low"] <= c["retention_90d"] <= c["high"] and c["hires"] >= 5
+
+
+def test_scripts_notebook_recovers_the_planted_effects(synthetic, truth, tmp_path):
+    found = run_findings("script_duration_vs_acceptance", tmp_path)
+    assert found["month"] == truth["meta"]["last_month"]
+    at3 = found["acceptance_at_3min"]
+    assert at3["value"] == pytest.approx(truth["acceptance_at_3min"], abs=0.03)
+    assert at3["low"] < at3["value"] < at3["high"]
+    assert found["acceptance_over_5min"]["value"] == pytest.approx(truth["acceptance_over_5min"], abs=0.05)
+    assert -found["aht_change_pct"]["value"] == pytest.approx(truth["keyword_aht_cut_pct"], abs=3)
+    versions = {v["script_version"]: v for v in found["script_versions"]}
+    assert versions[truth["keyword_script_version"]]["conversion"] == pytest.approx(truth["conversion_keyword"], abs=0.04)
+    assert found["new_version"] == "keyword" and found["conversion_diff_p"] < 0.05
+    assert found["worst_hour"] in truth["low_tolerance_hours"]
+    longest = found["longest_script_s"]
+    assert longest["low"] <= longest["value"] <= longest["high"]
+    assert found["previous"]["month"] == "2026-09"
+
+
+def test_notebook_recovers_the_planted_relation(synthetic, truth, tmp_path):
+    found = run_findings("training_vs_performance", tmp_path)
+    assert found["process_change_date"] == truth["process_change_date"]
+    assert found["r_before"]["value"] == pytest.approx(truth["r_before"], abs=0.10)
+    assert found["r_after"]["value"] == pytest.approx(truth["r_after"], abs=0.10)
+    assert found["p_difference"] < 0.05
+    pooled, slope = found["pooled_r"], found["slope_per_10_points"]
+    assert pooled["low"] < pooled["value"] < pooled["high"]
+    assert slope["low"] < slope["value"] < slope["high"]
+    assert {"cohort_id", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged"} <= set(found["cohorts"][0])
+    assert found["metric"] == "conversion_rate" and found["n_agents"] > 1000
+
+
+def test_notebook_bad_metric_exits_2(tmp_path):
+    result = run_cli("run", "training_vs_performance", "--set", "metric=sales", "--out", str(tmp_path))
+    assert result.code == 2 and "valid metrics: conversion_rate" in result.err
