@@ -22,14 +22,14 @@ from pathlib import Path
 import nbformat
 from nbconvert import PythonExporter
 
-from ccinsight.config import NOTEBOOKS_DIR, PROJECT_ROOT
-from ccinsight.deck import NOTEBOOKS
+from ccinsight.analyses import REGISTRY
+from ccinsight.config import notebooks_dir, project_root
 
 
 def export_scripts(folder: Path) -> list[Path]:
     scripts = []
-    for name in NOTEBOOKS:
-        nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+    for name in REGISTRY:
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
         code, _ = PythonExporter().from_notebook_node(nb)
         path = folder / f"{name}.py"
         path.write_text(code)
@@ -41,7 +41,7 @@ def time_scripts(scripts: list[Path]) -> float:
     env = {**os.environ, "MPLBACKEND": "Agg"}
     start = time.perf_counter()
     for script in scripts:
-        subprocess.run([sys.executable, str(script)], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, str(script)], cwd=project_root(), env=env, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -50,7 +50,7 @@ def time_deck(out: Path, jobs: int | None) -> float:
     if jobs:
         cmd += ["--jobs", str(jobs)]
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    subprocess.run(cmd, cwd=project_root(), check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -66,7 +66,7 @@ def main() -> None:
             script_times.append(time_scripts(scripts))
             deck_times.append(time_deck(Path(tmp) / "out", args.jobs))
     s, d = statistics.median(script_times), statistics.median(deck_times)
-    print(f"cores: {os.cpu_count()}, notebooks: {len(NOTEBOOKS)}, repeats: {args.repeat}")
+    print(f"cores: {os.cpu_count()}, notebooks: {len(list(REGISTRY))}, repeats: {args.repeat}")
     print(f"plain scripts, one after another: median {s:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in script_times)})")
     print(f"ccinsight deck:                   median {d:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in deck_times)})")
     print(f"ratio deck / scripts: {d / s:.2f} (target <= 1.0: {'met' if d / s <= 1.0 else 'NOT met'})")

@@ -6,7 +6,7 @@ time and peak memory (max RSS) of:
 
   reference  one DuckDB pass counting calls by talk-time second and script version
   pandas     reading the same columns into pandas
-  ccinsight  ccinsight.scripts.analyse() on the folder (all its data work and models)
+  ccinsight  ccinsight.analyses.scripts.analyse() on the folder (all its data work and models)
 
 The target (issue 4): ccinsight within 3x the reference, and under 1 GB peak memory.
 
@@ -43,7 +43,7 @@ elif kind == "pandas":
     pd.read_parquet(path, columns=["started_at", "talk_time_s", "script_version", "accepted", "converted",
                                    "refusal_reason"])
 else:
-    from ccinsight import scripts
+    from ccinsight.analyses import scripts
     scripts.analyse(folder)
 print(json.dumps({"seconds": time.perf_counter() - t,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from pathlib import Path
 
 from ccinsight.config import PACKAGE_CHECKOUT, display_path, resolve_path
 from ccinsight.readers import count_rows, sha256, source_files, table_file

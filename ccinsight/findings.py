@@ -26,6 +26,8 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ccinsight import wording
+
 MIME_TYPE = "application/vnd.ccinsight.findings+json"
 
 #: Units a fact may have, with what they mean (docs/findings.md lists them).
@@ -71,6 +73,10 @@ class Estimate:
     @property
     def has_interval(self) -> bool:
         return self.low is not None and self.high is not None
+
+    def text(self, unit: str) -> str:
+        """'76.5% (95% CI 75.8% to 77.3%)', in the words of :mod:`ccinsight.wording`."""
+        return wording.estimate(self.value, self.low, self.high, unit)
 
 
 def _plain_number(v):

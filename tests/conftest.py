@@ -69,6 +69,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def deck_params(tmp_path: Path, **changes) -> Path:
+    """``params/monthly.yaml`` with ``changes``, written to ``tmp_path/deck.yaml``."""
+    import yaml
+
+    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
+    base.update(changes)
+    path = tmp_path / "deck.yaml"
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
 def cli(*args: str, cwd: Path | None = None) -> CliResult:
     """Run ``ccinsight ARGS`` in this process (the unit tier): same code path, exit code and
     output as the command, without a new interpreter. An exception that escapes the command

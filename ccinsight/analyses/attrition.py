@@ -83,7 +83,7 @@ class AttritionFindings(Findings):
     notes: list = fact("what was left out and why", "list")
 
     def headlines(self) -> list[str]:
-        a = {d: wording.estimate(*_ci(getattr(self, f"attrition_{d}d")), "share") for d in (30, 60, 90)}
+        a = {d: getattr(self, f"attrition_{d}d").text("share") for d in (30, 60, 90)}
         lines = [f"90-day attrition: {a[90]} of {wording.count(self.n_hires)} hires (hired {self.first_hire} to "
                  f"{self.last_hire}, followed to {self.as_of}); 30-day {a[30]}; 60-day {a[60]}."]
         if len(self.groups) >= 2:
@@ -100,14 +100,14 @@ class AttritionFindings(Findings):
                          f"and not in the figures above: {drives}.")
         if self.hires_for_seats is not None:
             lines.append(f"To have {self.seats_needed} effective seats at day 90, hire about "
-                         f"{wording.estimate(*_ci(self.hires_for_seats), 'count')} now "
+                         f"{self.hires_for_seats.text('count')} now "
                          f"({self.hires_for_seats_90pct_sure} to be 90% sure).")
         return lines
 
     def details(self) -> list[str]:
         lines = []
         if self.survival_1y is not None:
-            lines.append(f"- After one year, {wording.estimate(*_ci(self.survival_1y), 'share')} of hires are still "
+            lines.append(f"- After one year, {self.survival_1y.text('share')} of hires are still "
                          f"here ({wording.count(self.survival_1y.n)} hires followed that long).")
         if self.pooled_groups:
             lines.append(f"- Groups of {self.group_by} with fewer hires than the minimum cell size are pooled as "
@@ -137,10 +137,6 @@ class AttritionFindings(Findings):
                             "estimate a pass rate)."))
         lines.extend(f"\n*{n}*" for n in self.notes)
         return lines
-
-
-def _ci(e: Estimate | None) -> tuple:
-    return (None, None, None) if e is None else (e.value, e.low, e.high)
 
 
 # --------------------------------------------------------------------------- results

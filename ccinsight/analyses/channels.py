@@ -55,7 +55,7 @@ class ChannelFindings(Findings):
         o = self.overall_retention_90d
         lines = [f"{wording.count(self.n_hires)} hires in {len(self.channels)} channels (hired {self.first_hire} to "
                  f"{self.last_hire}, each followed at least {self.follow_up_days} days to {self.as_of}); outside bulk "
-                 f"drives, {wording.estimate(o.value, o.low, o.high, 'share')} are still here at day 90."]
+                 f"drives, {o.text('share')} are still here at day 90."]
         for c in self.channels:
             lines.append(f"{c['hiring_channel']}: {wording.estimate(c['retention_90d'], c['low'], c['high'], 'share')} "
                          f"still here at day 90, n = {wording.count(c['hires'])}: {c['verdict']}.")

@@ -72,8 +72,8 @@ class ScriptFindings(Findings):
     previous: dict | None = fact("the month before: month, n_calls, acceptance, conversion, mean_talk_s", "facts")
 
     def headlines(self) -> list[str]:
-        at3 = wording.estimate(*_ci(self.acceptance_at_3min), "share")
-        over5 = wording.estimate(*_ci(self.acceptance_over_5min), "share")
+        at3 = self.acceptance_at_3min.text("share")
+        over5 = self.acceptance_over_5min.text("share")
         n5 = wording.count(self.acceptance_over_5min.n)
         if self.rising:
             lines = [f"Acceptance rises with talk time here: {at3} of customers accept at 3 minutes and {over5} "
@@ -87,13 +87,13 @@ class ScriptFindings(Findings):
                 lines.append(f"Acceptance is below the {target} target at every talk time: no script length meets it.")
             else:
                 lines.append(f"Longest script keeping {target} acceptance: "
-                             f"{wording.estimate(*_ci(longest), 'seconds')}.")
+                             f"{longest.text('seconds')}.")
         elif longest is not None:
             lines.append(f"Acceptance stays above {target} over the whole modelled range.")
         if self.new_version and self.aht_change_pct is not None:
             lines.append(f"{self.new_version} vs {self.baseline_version} script: talk time "
-                         f"{wording.estimate(*_ci(self.aht_change_pct), 'percent')}, conversion "
-                         f"{wording.estimate(*_ci(self.conversion_diff), 'points')} "
+                         f"{self.aht_change_pct.text('percent')}, conversion "
+                         f"{self.conversion_diff.text('points')} "
                          f"({wording.p_value(self.conversion_diff_p)}).")
         return lines
 
@@ -126,10 +126,6 @@ class ScriptFindings(Findings):
                      "that shorter calls cause acceptance. The script-version comparison, where the script "
                      "(not the customer) sets the length, is the cleaner evidence.")
         return lines
-
-
-def _ci(e: Estimate | None) -> tuple:
-    return (None, None, None) if e is None else (e.value, e.low, e.high)
 
 
 # --------------------------------------------------------------------------- data work

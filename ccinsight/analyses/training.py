@@ -69,14 +69,14 @@ class TrainingFindings(Findings):
 
     def headlines(self) -> list[str]:
         lines = [f"Training score and {self.label} correlate at r = "
-                 f"{wording.estimate(self.pooled_r.value, self.pooled_r.low, self.pooled_r.high, 'r')} across "
+                 f"{self.pooled_r.text('r')} across "
                  f"{wording.count(self.n_agents)} trainees in {self.n_cohorts_estimated} training classes."]
         if self.r_before is not None and self.r_after is not None:
             verdict = ("a clear change" if self.p_difference is not None and self.p_difference < self.alpha
                        else "the data cannot tell the two apart")
             lines.append(f"Before the process change of {self.process_change_date}: r = "
-                         f"{wording.estimate(self.r_before.value, self.r_before.low, self.r_before.high, 'r')}; "
-                         f"after it: r = {wording.estimate(self.r_after.value, self.r_after.low, self.r_after.high, 'r')}"
+                         f"{self.r_before.text('r')}; "
+                         f"after it: r = {self.r_after.text('r')}"
                          f"; {verdict} ({wording.p_value(self.p_difference)}).")
         lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes show no reliable link "
                      f"({self.flag_rule}).")

@@ -20,8 +20,7 @@ import yaml
 
 from ccinsight import deck
 from ccinsight.analyses import REGISTRY
-from conftest import OUTPUTS_DIR, PROJECT_ROOT
-from ccinsight.errors import ParameterError
+from conftest import OUTPUTS_DIR, PROJECT_ROOT, deck_params
 from conftest import run_cli
 
 pytestmark = pytest.mark.notebook
@@ -29,18 +28,10 @@ MONTH = "2026-10"
 ARTIFACTS = OUTPUTS_DIR / "test-artifacts"
 
 
-def _params(tmp_path: Path, **changes) -> Path:
-    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
-    base.update(changes)
-    path = tmp_path / "deck.yaml"
-    path.write_text(yaml.safe_dump(base))
-    return path
-
-
 # --------------------------------------------------------------------------- params
 def test_bad_params_exit_2_without_writing(tmp_path):
     out = tmp_path / "out"
-    result = run_cli("deck", "--params", str(_params(tmp_path, month="2026-13")), "--out", str(out))
+    result = run_cli("deck", "--params", str(deck_params(tmp_path, month="2026-13")), "--out", str(out))
     assert result.code == 2 and "Traceback" not in result.text and not out.exists()
 
 
@@ -182,7 +173,7 @@ def test_failed_notebook_keeps_the_earlier_deck(built, tmp_path):
     out = _copy_deck(built, tmp_path)
     before = (out / "monthly" / MONTH / "findings.json").read_text()
     notebooks = {"data_overview": {}, "training_vs_performance": {"metric": "sales"}, "attrition_survival": {}}
-    result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out", str(out), "--force")
+    result = run_cli("deck", "--params", str(deck_params(tmp_path, notebooks=notebooks)), "--out", str(out), "--force")
     assert result.code == 1
     assert "training_vs_performance" in result.err
     assert (out / "monthly" / MONTH / "findings.json").read_text() == before  # earlier deck intact
@@ -221,7 +212,7 @@ def test_killed_run_leaves_no_half_written_deck(built, tmp_path):
 # --------------------------------------------------------------------------- scale-out
 def test_backfill_and_previous_month_arrows(synthetic, tmp_path):
     notebooks = {"data_overview": {}, "attrition_survival": {}}
-    result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out", str(tmp_path / "o"),
+    result = run_cli("deck", "--params", str(deck_params(tmp_path, notebooks=notebooks)), "--out", str(tmp_path / "o"),
                      "--months", "2026-09:2026-10", "--jobs", "2")
     assert result.code == 0, result.text
     for m in ("2026-09", "2026-10"):
@@ -237,7 +228,7 @@ def test_dask_cluster_runs_the_same_deck(synthetic, tmp_path):
 
     notebooks = {"data_overview": {}, "training_vs_performance": {}}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = run_cli("deck", "--params", str(_params(tmp_path, notebooks=notebooks)), "--out",
+        result = run_cli("deck", "--params", str(deck_params(tmp_path, notebooks=notebooks)), "--out",
                          str(tmp_path / "o"), "--scheduler", cluster.scheduler_address)
     assert result.code == 0, result.text
     found = json.loads((tmp_path / "o" / "monthly" / MONTH / "findings.json").read_text())

@@ -1,23 +1,12 @@
 """The deck's params file, validated as a whole before anything runs (in-process)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from ccinsight import deck
 from ccinsight.credentials import redact
 from ccinsight.errors import ParameterError
-from conftest import PROJECT_ROOT
-
-
-def _params(tmp_path: Path, **changes) -> Path:
-    base = yaml.safe_load((PROJECT_ROOT / "params" / "monthly.yaml").read_text())
-    base.update(changes)
-    path = tmp_path / "deck.yaml"
-    path.write_text(yaml.safe_dump(base))
-    return path
+from conftest import deck_params
 
 
 @pytest.mark.parametrize("changes,match", [
@@ -33,7 +22,7 @@ def _params(tmp_path: Path, **changes) -> Path:
 ])
 def test_params_file_is_validated_before_anything_runs(tmp_path, changes, match):
     with pytest.raises(ParameterError, match=match):
-        deck.load_plan(_params(tmp_path, **changes))
+        deck.load_plan(deck_params(tmp_path, **changes))
 
 
 def test_months_range():
@@ -48,7 +37,7 @@ def test_secrets_are_redacted():
 
 
 def test_every_notebook_gets_the_shared_values(tmp_path):
-    plan = deck.load_plan(_params(tmp_path, min_cell_size=7))
+    plan = deck.load_plan(deck_params(tmp_path, min_cell_size=7))
     assert all(values["min_cell_size"] == 7 and values["data"] == "data/synthetic" for values in plan.runs.values())
     assert set(plan.runs) == {"data_overview", "training_vs_performance", "script_duration_vs_acceptance",
                               "attrition_survival", "hiring_channel_quality"}

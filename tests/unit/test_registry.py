@@ -129,3 +129,13 @@ def test_an_arrow_only_beyond_noise():
 
 def test_no_previous_month_no_arrows():
     assert deck.changes("attrition_survival", {"attrition_90d": _estimate(0.1, 0.08, 0.12)}, None) == []
+
+
+def test_contract_doc_lists_every_analysis_and_its_tables():
+    doc = (PROJECT_ROOT / "docs" / "data-contract.md").read_text()
+    section = doc.split("## How the notebooks use the tables", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", section, flags=re.M))
+    assert list(rows) == list(REGISTRY)
+    for a in ANALYSES:
+        for table in a.tables + a.optional_tables:
+            assert table in rows[a.name], (a.name, table)

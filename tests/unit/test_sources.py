@@ -3,13 +3,10 @@
 Each mapping test writes an export the way another system would (other names, separator,
 encoding, date format, values, units), maps it back with a ``sources`` section and
 compares what ccinsight loaded with the synthetic tables it came from. The examples on
-``../shared/data`` are checked against computations written here with pandas and
-statsmodels.
+``../shared/data`` are in ``tests/notebooks/test_sources_examples.py``.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 
 import duckdb
@@ -17,17 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from statsmodels.duration.survfunc import SurvfuncRight
 
 from ccinsight import data, sources
-from ccinsight.errors import DataError, ParameterError
-from conftest import SHARED_DATA, cli
-
-HR = SHARED_DATA / "HRDataset_v14.csv"
-BANK = SHARED_DATA / "bank-full.csv"
-needs_shared = pytest.mark.skipif(not (HR.exists() and BANK.exists()),
-                                  reason=f"the public data sets are absent ({SHARED_DATA}; set CCINSIGHT_SHARED_DATA "
-                                         "to run these example tests)")
+from ccinsight.errors import ParameterError
+from conftest import cli
 
 
 def _agents_export(small_data, path):
