@@ -121,10 +121,11 @@ def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Peri
     written. Returns the months to build (default: the latest complete month)."""
     from ccinsight import data as data_mod
 
+    # the months are judged on every row as read; each notebook then cuts at its month's end
     if plan.sources:
-        ds = data_mod.load(plan.data, [], optional=list(plan.sources), sources=plan.sources)
+        ds = data_mod.load(plan.data, [], optional=list(plan.sources), sources=plan.sources, as_observed=False)
     else:
-        ds = data_mod.load(plan.data)
+        ds = data_mod.load(plan.data, as_observed=False)
     first, latest = ds.first_day().to_period("M"), ds.latest_complete_month()
     chosen = months or (latest,)
     outside = [str(m) for m in chosen if m < first or m > latest]
