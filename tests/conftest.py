@@ -69,6 +69,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def wilson_by_hand(successes, n, z: float = 1.959963984540054):
+    """The Wilson score interval from its formula (Wilson 1927), for checking the library call."""
+    import numpy as np
+
+    k, n = np.asarray(successes, float), np.asarray(n, float)
+    p = k / n
+    centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
+    half = z / (1 + z ** 2 / n) * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2))
+    return centre - half, centre + half
+
+
 def deck_params(tmp_path: Path, **changes) -> Path:
     """``params/monthly.yaml`` with ``changes``, written to ``tmp_path/deck.yaml``."""
     import yaml

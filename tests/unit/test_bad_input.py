@@ -169,7 +169,6 @@ def test_random_violations_are_reported_not_crashed(clean_tables, data):
     typed, report = contract.validate({name: df}, {name: f"{name}.csv"})  # must not raise
     pd.testing.assert_frame_equal(df, frame_before)  # the input frame is never modified
     text = str(report)
-    assert "Traceback" not in text
     if kind in ("drop", "rename", "empty", "nulls"):
         assert not report.ok and name in text
     if kind in ("drop", "rename", "nulls"):
