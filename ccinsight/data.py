@@ -53,7 +53,7 @@ class Dataset:
 
     def last_day(self) -> pd.Timestamp:
         """The last day the loaded tables cover (a ``month`` column covers its whole month)."""
-        ends = [col.max().to_period("M").end_time.normalize() if f.dtype == "month" else col.max().normalize()
+        ends = [period_mod.month_end(col.max().to_period("M")) if f.dtype == "month" else col.max().normalize()
                 for f, col in self._date_columns()]
         if not ends:
             raise DataError("No dates in the loaded tables.")
