@@ -9,14 +9,20 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SECRET_KEY = re.compile(r"(password|secret|token|credential|api_key)", re.I)
+SECRET_KEY = re.compile(r"(pass|pwd|secret|token|credential|api_?key|auth)", re.I)
+#: A query parameter with a secret-like name, and its value (``?sslpassword=...``).
+_SECRET_QUERY = re.compile(r"([?&;][^=&;#\s]*(?:pass|pwd|secret|token|credential|api_?key|auth)[^=&;#\s]*=)[^&;#\s]*",
+                           re.I)
 
 
 def redact_url(text: str) -> str:
-    """Hide the password of any URL in ``text`` (``user:secret@host`` -> ``user:***@host``)."""
-    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
+    """Hide passwords of any URL in ``text``: in the user part (``user:secret@host`` ->
+    ``user:***@host``) and in query parameters with secret-like names (``?password=***``)."""
+    text = re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
+    return _SECRET_QUERY.sub(r"\1***", text)
 
 
 def redact(value: Any) -> Any:
@@ -31,9 +37,14 @@ def redact(value: Any) -> Any:
 
 
 def literal_password(url: str) -> bool:
-    """Does ``url`` hold a password written out, not an ``${ENV_VAR}`` reference?"""
+    """Does ``url`` hold a secret written out (in its user part, or in a query parameter with
+    a secret-like name), not an ``${ENV_VAR}`` reference?"""
     m = re.search(r"://[^:/@\s]+:([^@\s]*)@", url)
-    return bool(m) and not ENV_REF.fullmatch(m.group(1)) and m.group(1) != ""
+    if m and m.group(1) != "" and not ENV_REF.fullmatch(m.group(1)):
+        return True
+    query = urlsplit(url).query
+    return any(SECRET_KEY.search(key) and value and not ENV_REF.fullmatch(value)
+               for key, value in parse_qsl(query, keep_blank_values=True))
 
 
 def env_names(url: str) -> list[str]:
@@ -49,4 +60,5 @@ def expand_env(url: str, where: str) -> str:
     if missing:
         raise ParameterError(f"{where}: environment variable(s) {', '.join(missing)} referenced by the URL "
                              "are not set; export them before running.")
-    return ENV_REF.sub(lambda m: os.environ[m.group(1)], url)
+    # percent-encoded, so '@', '/' or ':' in a password cannot change the host or the path
+    return ENV_REF.sub(lambda m: quote(os.environ[m.group(1)], safe=""), url)

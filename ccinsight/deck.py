@@ -68,7 +68,7 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
     ``params_file`` is a path given on the command line (relative to the current folder);
     default the project's ``params/monthly.yaml``.
     """
-    from ccinsight.params import check_parameters, notebook_parameters, read_params_file
+    from ccinsight.params import check_min_cell_size, check_parameters, notebook_parameters, read_params_file
 
     path = cli_path(params_file) if params_file else monthly_params()
     where = f"params file {display_path(path)}"
@@ -80,6 +80,8 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
         if key in raw and (not isinstance(raw[key], types) or isinstance(raw[key], bool)):
             kind = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
             raise ParameterError(f"{where}: '{key}' must be {kind}, got {raw[key]!r}.")
+    if "min_cell_size" in raw:
+        check_min_cell_size(raw["min_cell_size"], where)
     name = raw.get("deck", "monthly")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ParameterError(f"{where}: deck name {name!r} may hold only letters, digits, '-' and '_'.")

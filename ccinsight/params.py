@@ -122,7 +122,22 @@ def check_parameters(given: Mapping[str, Any], accepted: Mapping[str, Parameter]
             hints.append(f"'{k}'" + (f" (did you mean '{near}'?)" if near else ""))
         valid = ", ".join(f"{p.name}: {p.type_text}" for p in accepted.values())
         raise ParameterError(f"{where}: unknown parameter {', '.join(hints)}. Valid parameters: {valid}.")
-    return {k: accepted[k].check(v, where) for k, v in given.items()}
+    checked = {k: accepted[k].check(v, where) for k, v in given.items()}
+    if "min_cell_size" in checked:
+        check_min_cell_size(checked["min_cell_size"], where)
+    return checked
+
+
+#: The smallest group a report may show: below it, people could be singled out.
+MIN_CELL_FLOOR = 3
+
+
+def check_min_cell_size(value: int, where: str) -> int:
+    """Refuse a privacy threshold below :data:`MIN_CELL_FLOOR`."""
+    if value < MIN_CELL_FLOOR:
+        raise ParameterError(f"{where}: min_cell_size {value} is below the floor of {MIN_CELL_FLOOR}; groups that "
+                             "small would single people out.")
+    return value
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, Any]:
@@ -133,23 +148,56 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ParameterError(f"--set {pair!r}: expected key=value, e.g. --set month=2026-10.")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = yaml.load(text, Loader=_StrictLoader) if text.strip() else ""  # noqa: S506
         except yaml.YAMLError:
             value = text
         out[key.strip()] = _plain(value)
     return out
 
 
+#: The largest params file read (a params file is a page of settings, not data).
+MAX_PARAMS_BYTES = 1 << 20
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML for params files: a key given twice, and aliases (``*name``, which can expand a
+    small file into gigabytes), are errors, not silently resolved."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not accepted in params files",
+                                                    event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {str(key)[:40]!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_params_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML params file: a mapping of parameter names to values."""
+    """Read a YAML params file: a mapping of parameter names to values (keys once each, no
+    aliases, at most 1 MB)."""
     path = Path(path)
     shown = display_path(path)
     if not path.is_file():
         raise ParameterError(f"Params file {shown} does not exist.")
+    if path.stat().st_size > MAX_PARAMS_BYTES:
+        raise ParameterError(f"Params file {shown} is {path.stat().st_size:,} bytes; a params file holds at most "
+                             f"{MAX_PARAMS_BYTES:,}.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError:
         raise ParameterError(f"Params file {shown} is not UTF-8 text.") from None
+    except yaml.constructor.ConstructorError as err:
+        mark = err.problem_mark
+        raise ParameterError(f"Params file {shown}, line {mark.line + 1}: {err.problem}.") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

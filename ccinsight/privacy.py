@@ -30,12 +30,26 @@ def pool_small(labels: pd.Series, min_cell_size: int = MIN_CELL_SIZE, other: str
                ) -> tuple[pd.Series, list[str]]:
     """Relabel groups smaller than ``min_cell_size`` as ``other`` so nobody can be singled out.
 
-    Returns the new labels and the pooled group names. ``other`` itself can stay smaller
-    than the size; :func:`suppress_small` then removes it from what is shown.
+    Complementary pooling: while ``other`` is not empty but still smaller than the size, the
+    next smallest group joins it, so ``other`` is never a small group that subtracting every
+    shown group from the total would reveal. Returns the new labels and the pooled group
+    names. Only when all groups together are under the size does ``other`` stay small
+    (:func:`suppress_small` then removes it, and the total is too small to show anyway).
     """
-    counts = labels.value_counts()
-    small = sorted(str(g) for g in counts[counts < min_cell_size].index if str(g) != other)
-    return labels.where(~labels.astype(str).isin(small), other), small
+    if min_cell_size < 1:
+        raise ValueError(f"min_cell_size must be positive, got {min_cell_size}")
+    text = labels.astype(str)
+    counts = text[labels.notna()].value_counts()
+    small = {g for g in counts[counts < min_cell_size].index if g != other}
+    pooled_n = int(counts[list(small)].sum()) + int(counts.get(other, 0))
+    rest = counts.drop(list(small) + [other], errors="ignore").sort_values(kind="stable")
+    for group, n in rest.items():
+        if pooled_n == 0 or pooled_n >= min_cell_size:
+            break
+        small.add(group)
+        pooled_n += int(n)
+    small = sorted(small)
+    return labels.where(~text.isin(small), other), small
 
 
 def suppress_small(frame: pd.DataFrame, count: str = "n", min_cell_size: int = MIN_CELL_SIZE

@@ -10,14 +10,16 @@ from __future__ import annotations
 import glob as globmod
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import quote
 
 import pandas as pd
 
 from ccinsight.config import display_path, resolve_path
 from ccinsight.credentials import env_names, expand_env, redact_url
-from ccinsight.errors import DataError
+from ccinsight.errors import DataError, ParameterError
 
 #: Files of a data folder: ``<table>.parquet``, ``<table>.csv`` or ``<table>.csv.gz``.
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -116,9 +118,10 @@ def _read_source_file(src, path: Path) -> pd.DataFrame:
     if kind == "duckdb":
         import duckdb
 
-        sql = src.get("query") or f'SELECT * FROM "{src.get("table")}"'
-        try:
-            with duckdb.connect(str(path), read_only=True) as con:
+        sql = check_select(src.get("query"), f"{src.where}.query") if src.get("query") else \
+            f'SELECT * FROM "{str(src.get("table")).replace(chr(34), chr(34) * 2)}"'
+        try:  # read-only, and no reading or writing of other files from inside the query
+            with duckdb.connect(str(path), read_only=True, config={"enable_external_access": False}) as con:
                 return con.execute(sql).df()
         except duckdb.Error as err:
             raise DataError(f"{shown}: {str(err).splitlines()[0]}") from None
@@ -140,11 +143,56 @@ def _read_source_file(src, path: Path) -> pd.DataFrame:
                         f"{src.get('sep') or ','!r}: {str(err).strip().rstrip('.')}.") from None
 
 
+#: Statements that change data or reach outside the database, refused anywhere in a source query.
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|DROP|CREATE|ALTER|TRUNCATE|COPY|ATTACH|DETACH|INSTALL|GRANT|"
+                     r"REVOKE)\b", re.I)
+
+
+def check_select(query, where: str) -> str:
+    """``query`` if it is exactly one SELECT (or WITH ... SELECT) statement, else a
+    ParameterError: a source is read, never changed (no second statement after a ';', no
+    COPY, ATTACH, INSTALL, DROP, ...)."""
+    if not isinstance(query, str) or not query.strip():
+        raise ParameterError(f"{where} must be the text of one SELECT statement.")
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", query, flags=re.S).strip()
+    outside = re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", text)  # quoted text can hold anything
+    if "$$" in outside:
+        raise ParameterError(f"{where}: dollar-quoted text is not accepted in a source query.")
+    if ";" in outside.rstrip().rstrip(";"):
+        raise ParameterError(f"{where}: the query holds more than one statement; a source query is exactly one "
+                             "SELECT.")
+    first = re.match(r"\(*\s*([A-Za-z]+)", outside)
+    if not first or first.group(1).upper() not in ("SELECT", "WITH"):
+        word = first.group(1).upper() if first else outside[:20]
+        raise ParameterError(f"{where}: a source query must be a SELECT, not {word}; sources are only read.")
+    writes = _WRITES.search(outside)
+    if writes:
+        raise ParameterError(f"{where}: the query holds {writes.group(1).upper()}; a source query only reads.")
+    return text.rstrip().rstrip(";")
+
+
+def _read_only_engine(url: str):
+    """A SQLAlchemy engine whose connections cannot write where the database can enforce it:
+    PostgreSQL transactions are read-only, SQLite files are opened read-only."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"},
+                                execution_options={"postgresql_readonly": True})
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).absolute().as_posix()
+        return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return sa.create_engine(url)
+
+
 def _read_sql(src) -> pd.DataFrame:
     import sqlalchemy as sa
 
     url = expand_env(str(src.get("url")), src.where)
     secrets = [os.environ[m] for m in env_names(str(src.get("url")))]
+    secrets += [quote(s, safe="") for s in secrets]
+    query = check_select(src.get("query"), f"{src.where}.query") if src.get("query") else None
 
     def clean(err: Exception) -> str:
         text = redact_url(str(err).splitlines()[0] if str(err) else type(err).__name__)
@@ -154,13 +202,13 @@ def _read_sql(src) -> pd.DataFrame:
         return text
 
     try:
-        engine = sa.create_engine(url)
+        engine = _read_only_engine(url)
     except Exception as err:  # unknown dialect, bad URL, missing driver
         raise DataError(f"{src.where}: cannot use database URL {redact_url(src.get('url'))}: {clean(err)}") from None
     try:
-        with engine.connect() as con:
-            if src.get("query"):
-                return pd.read_sql(sa.text(str(src.get("query"))), con)
+        with engine.connect() as con:  # never committed: closing rolls the transaction back
+            if query:
+                return pd.read_sql(sa.text(query), con)
             return pd.read_sql_table(str(src.get("table")), con)
     except ValueError as err:  # read_sql_table: no such table
         raise DataError(f"{src.where}: {clean(err)} at {redact_url(src.get('url'))}.") from None

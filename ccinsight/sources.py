@@ -5,7 +5,7 @@ mapping. Locations: a CSV / Parquet / Excel file or a glob of files (``file``), 
 file (``file`` plus ``table`` or ``query``), or a SQL database (``url``, a SQLAlchemy URL,
 plus ``table`` or ``query``). Mapping, applied in this order:
 
-1. ``filter``: rows to keep, a pandas query on the export's own columns;
+1. ``filter``: rows to keep, a column expression on the export's own columns (never code);
 2. ``columns``: contract column -> the export's column (columns already named as in the
    contract need no entry);
 3. ``values``: per contract column, the export's values -> the contract's
@@ -30,11 +30,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ccinsight import contract
+from ccinsight import contract, filters
 from ccinsight.config import display_path, resolve_path
 from ccinsight.credentials import literal_password, redact_url
 from ccinsight.errors import DataError, ParameterError, examples
-from ccinsight.readers import FILE_SUFFIXES, read_source
+from ccinsight.readers import FILE_SUFFIXES, check_select, read_source
 from ccinsight.survival import TENURE_UNITS, dates_from_tenure
 
 #: Keys a table's source entry accepts, with what each holds (for messages and docs).
@@ -47,7 +47,7 @@ KEYS = {
     "encoding": "text encoding (default utf-8, with or without a byte-order mark)",
     "sheet": "Excel sheet name (default the first sheet)",
     "date_format": "strftime format of the dates, e.g. %m/%d/%y; or contract column -> format",
-    "filter": "rows to keep, a pandas query on the export's columns, e.g. duration > 0",
+    "filter": "rows to keep, a column expression on the export's columns, e.g. duration > 0 (no code)",
     "columns": "contract column -> the export's column",
     "values": "contract column -> {export value: contract value, '*': every other value}",
     "units": "contract duration column -> seconds, minutes, hours or mm:ss",
@@ -124,11 +124,14 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
         if bool(spec.get("file")) == bool(spec.get("url")):
             raise ParameterError(f"{here}: give exactly one of 'file' (a file or glob) and 'url' (a database).")
         src = Source(str(table), dict(spec), here)
+        if spec.get("query") is not None:
+            check_select(spec["query"], f"{here}.query")  # one SELECT, before any connection
         if src.kind in ("sql", "duckdb") and not (spec.get("table") or spec.get("query")):
             raise ParameterError(f"{here}: a {'database' if src.kind == 'sql' else 'DuckDB file'} source "
                                  "needs 'table' or 'query'.")
         if spec.get("url") and literal_password(str(spec["url"])):
-            raise ParameterError(f"{here}: the URL holds a password ({redact_url(spec['url'])}); credentials never "
+            raise ParameterError(f"{here}: the URL holds a password or other secret ({redact_url(spec['url'])}); "
+                                 "credentials never "
                                  "go in params files. Write it as ${CCINSIGHT_DB_PASSWORD} and set that "
                                  "environment variable.")
         for key in ("columns", "values", "units", "constants", "date_parts"):
@@ -142,6 +145,8 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
                     hint = f" (did you mean '{near}'?)" if near else ""
                     raise ParameterError(f"{here}.{key}: '{name}' is not a column of the contract table "
                                          f"{table}{hint}; its columns: {', '.join(fields)}.")
+        if spec.get("filter") is not None:
+            filters.parse(spec["filter"], f"{here}.filter")  # refused before anything is read
         for name, unit in (spec.get("units") or {}).items():
             if unit not in UNITS:
                 raise ParameterError(f"{here}.units.{name}: unknown unit {unit!r}; use one of {', '.join(UNITS)}.")
@@ -163,6 +168,14 @@ class Mapped:
     frame: pd.DataFrame
     aliases: dict[str, str] = field(default_factory=dict)  # contract column -> export column
     notes: list[str] = field(default_factory=list)
+
+
+def _as_list(value: Any) -> list:
+    """A list of values from the params: one value (``accepted: heard``) is a list of one,
+    never split into its letters."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _bool_words(value: Any) -> set[str]:
@@ -218,20 +231,16 @@ def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationRep
 
 
 def _filter_rows(m: _Mapping) -> None:
-    """1. ``filter``: rows to keep, an expression on the export's own columns."""
+    """1. ``filter``: rows to keep, a column expression on the export's own columns
+    (:mod:`ccinsight.filters`: never code)."""
     src = m.src
     if not src.get("filter"):
         return
-    try:
-        kept = m.raw.query(str(src.get("filter")))
-    except Exception as err:  # pandas raises many types for bad expressions
-        present = ", ".join(str(c) for c in m.raw.columns[:25])
-        raise DataError(f"{src.where}.filter {src.get('filter')!r} cannot run on {src.label}: "
-                        f"{str(err).splitlines()[0]}. Columns found: {present}.") from None
-    if len(kept) < len(m.raw):
-        m.notes.append(f"{src.table}: {len(m.raw) - len(kept):,} of {len(m.raw):,} rows left out by the filter "
+    keep = filters.apply(m.raw, src.get("filter"), f"{src.where}.filter")
+    if not keep.all():
+        m.notes.append(f"{src.table}: {int((~keep).sum()):,} of {len(m.raw):,} rows left out by the filter "
                        f"`{src.get('filter')}`.")
-    m.raw = kept.reset_index(drop=True)
+    m.raw = m.raw[keep.to_numpy()].reset_index(drop=True)
 
 
 def _rename_columns(m: _Mapping) -> None:
@@ -346,14 +355,14 @@ def _derive_outcome(m: _Mapping) -> None:
     col = str(spec["column"])
     if not m.need(col, "accepted"):
         return
-    accepted = _match(df[col], list(spec.get("accepted") or []))
-    converted = _match(df[col], list(spec.get("converted") or []))
+    accepted = _match(df[col], _as_list(spec.get("accepted")))
+    converted = _match(df[col], _as_list(spec.get("converted")))
     out["accepted"] = accepted
     out["converted"] = converted if spec.get("converted") is not None else pd.NA
     if "refusal_reason" not in out:
         out["refusal_reason"] = df[col].astype("string").str.strip().where(~accepted)
-    m.notes.append(f"{m.src.table}: accepted = {col} in {list(spec.get('accepted'))}"
-                   + (f", converted = {col} in {list(spec.get('converted'))}" if spec.get("converted") is not None
+    m.notes.append(f"{m.src.table}: accepted = {col} in {_as_list(spec.get('accepted'))}"
+                   + (f", converted = {col} in {_as_list(spec.get('converted'))}" if spec.get("converted") is not None
                       else "") + ".")
 
 
@@ -377,7 +386,7 @@ def _derive_tenure(m: _Mapping) -> None:
     if bad.any():
         m.problem("hire_date", f"values of tenure column '{col}' that are not non-negative numbers",
                   int(bad.sum()), examples(df.loc[bad, col]))
-    gone = _match(df[left], list(spec.get("left_values") or [True]))
+    gone = _match(df[left], _as_list(spec.get("left_values")) or [True])
     m.out["hire_date"], m.out["exit_date"] = dates_from_tenure(tenure, gone, as_of, unit)
     m.notes.append(f"{src.table}: hire and exit dates derived from tenure '{col}' ({unit}) and '{left}' as of "
                    f"{as_of.date()}; leavers are placed as if they left on that date, so durations are exact "

@@ -150,3 +150,58 @@ def test_a_deck_from_postgres_holds_no_password(postgres, tmp_path):
     assert {i["table"] for i in manifest["inputs"]} == {"agents", "training", "performance"}
     assert all(":***@" in i["source"] for i in manifest["inputs"])
     assert _no_password_in(tmp_path / "out") == [] and PASSWORD not in result.text
+
+
+def _admin(url: str):
+    import sqlalchemy as sa
+
+    return sa.create_engine(url.replace("${CCINSIGHT_DB_PASSWORD}", PASSWORD))
+
+
+def test_a_source_query_cannot_change_the_database(postgres, tmp_path):
+    import sqlalchemy as sa
+
+    from ccinsight import readers
+
+    admin = _admin(postgres)
+    with admin.begin() as con:
+        con.execute(sa.text("CREATE TABLE IF NOT EXISTS hr.keepme (x int)"))
+        con.execute(sa.text("INSERT INTO hr.keepme VALUES (1)"))
+    hostile = {"agents": {"url": postgres, "query": "COMMIT; DROP TABLE hr.keepme; SELECT * FROM hr.agents"}}
+    params = tmp_path / "pg.yaml"
+    params.write_text(yaml.safe_dump({"sources": hostile}))
+    result = run_cli("validate", "--params", str(params), env=ENV)
+    assert result.code == 2 and "more than one statement" in result.err and "Traceback" not in result.text
+    # and should a writing statement get past the query check, the connection itself is read-only
+    engine = readers._read_only_engine(postgres.replace("${CCINSIGHT_DB_PASSWORD}", PASSWORD))
+    with engine.connect() as con, pytest.raises(sa.exc.InternalError, match="read-only transaction"):
+        con.execute(sa.text("DROP TABLE hr.keepme"))
+    engine.dispose()
+    with admin.connect() as con:
+        assert con.execute(sa.text("SELECT count(*) FROM hr.keepme")).scalar() >= 1  # the table survived
+    admin.dispose()
+
+
+def test_a_password_with_url_characters_reaches_only_its_server(postgres, tmp_path):
+    """'@', '/' and ':' in a password from the environment are percent-encoded into the URL:
+    the connection goes to the server in the URL, and the password is in no message."""
+    import sqlalchemy as sa
+
+    odd = "Sup3r@Pw/:%40z"
+    admin = _admin(postgres)
+    with admin.begin() as con:
+        con.execute(sa.text(f"ALTER USER {USER} PASSWORD '{odd}'"))
+    try:
+        params = tmp_path / "pg.yaml"
+        params.write_text(yaml.safe_dump({"sources": _sources(postgres)}))
+        ok = run_cli("validate", "--params", str(params), env={"CCINSIGHT_DB_PASSWORD": odd})
+        assert ok.code == 0 and "all checks passed" in ok.out, ok.text
+        assert odd not in ok.text and "Pw" not in ok.text
+    finally:
+        from urllib.parse import quote
+
+        restore = sa.create_engine(postgres.replace("${CCINSIGHT_DB_PASSWORD}", quote(odd, safe="")))
+        with restore.begin() as con:
+            con.execute(sa.text(f"ALTER USER {USER} PASSWORD '{PASSWORD}'"))
+        restore.dispose()
+        admin.dispose()

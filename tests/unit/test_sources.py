@@ -217,3 +217,35 @@ def test_a_missing_environment_variable_is_named(tmp_path):
 
 
 
+
+
+def test_one_outcome_value_is_a_list_of_one_not_its_letters(tmp_path):
+    pd.DataFrame({"when": ["2026-10-01 09:00:00", "2026-10-01 10:00:00"], "length": [60, 90],
+                  "disposition": ["heard", "hung up"]}).to_csv(tmp_path / "d.csv", index=False)
+    spec = {"outbound_calls": {"file": str(tmp_path / "d.csv"), "row_id": "call_id",
+                               "columns": {"started_at": "when", "talk_time_s": "length"},
+                               "outcome": {"column": "disposition", "accepted": "heard"},
+                               "constants": {"agent_id": "a1", "campaign": "c", "script_version": "v1"}}}
+    calls = data.load(None, ["outbound_calls"], sources=spec, validate=False)["outbound_calls"]
+    assert calls["accepted"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://me@db/hr?password=hunter2",
+    "postgresql+psycopg://me@db/hr?sslmode=require&sslpassword=hunter2",
+    "mssql+pyodbc://db/hr?driver=x&Pwd=hunter2",
+    "postgresql+psycopg://me@db/hr?api_key=hunter2",
+])
+def test_a_literal_secret_anywhere_in_a_url_is_refused_and_never_shown(url):
+    with pytest.raises(ParameterError, match="credentials never go in params files") as err:
+        sources.parse({"agents": {"url": url, "table": "t"}}, "params file p.yaml")
+    assert "hunter2" not in str(err.value) and "***" in str(err.value)
+
+
+def test_secret_query_parameters_are_redacted_and_env_values_encoded(monkeypatch):
+    from ccinsight.credentials import expand_env, redact_url
+
+    assert redact_url("postgresql://me:pw@db/hr?sslpassword=x&sslmode=require") == \
+        "postgresql://me:***@db/hr?sslpassword=***&sslmode=require"
+    monkeypatch.setenv("CCI_PW", "Sup3r@Pw/:%40z")
+    assert expand_env("postgresql://me:${CCI_PW}@db:5432/hr", "w") == "postgresql://me:Sup3r%40Pw%2F%3A%2540z@db:5432/hr"
