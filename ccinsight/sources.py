@@ -33,7 +33,7 @@ import pandas as pd
 from ccinsight import contract, filters
 from ccinsight.config import display_path, resolve_path
 from ccinsight.credentials import literal_password, redact_url
-from ccinsight.errors import DataError, ParameterError, examples
+from ccinsight.errors import ParameterError, examples
 from ccinsight.readers import FILE_SUFFIXES, check_select, read_source
 from ccinsight.survival import TENURE_UNITS, dates_from_tenure
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -155,3 +156,18 @@ def truth(synthetic) -> dict:
 def tables(synthetic) -> dict[str, pd.DataFrame]:
     """The default synthetic tables read straight from Parquet (no ccinsight code)."""
     return {p.stem: pd.read_parquet(p) for p in synthetic.glob("*.parquet")}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, installed by the test set-up when missing."""
+    path = shutil.which("chromium")
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
+        path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Chromium is not installed and could not be installed (needs root and apt-get); "
+                    "install Debian's 'chromium' package to run the deck page test.")
+    return path

@@ -10,6 +10,7 @@ Backs ``notebooks/attrition_survival.ipynb``.
 """
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.errors import ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
+from ccinsight.findings import markdown_text as md
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import pool_small
 from ccinsight.survival import (attrition_at, fit_km, greenwood_var, survival_at, survival_difference,
@@ -110,18 +112,18 @@ class AttritionFindings(Findings):
             lines.append(f"- After one year, {self.survival_1y.text('share')} of hires are still "
                          f"here ({wording.count(self.survival_1y.n)} hires followed that long).")
         if self.pooled_groups:
-            lines.append(f"- Groups of {self.group_by} with fewer hires than the minimum cell size are pooled as "
-                         f"'other': {', '.join(self.pooled_groups)}.")
+            lines.append(f"- Groups of {md(self.group_by)} with fewer hires than the minimum cell size are pooled as "
+                         f"'other': {md(', '.join(self.pooled_groups))}.")
         for d in self.difference_90d:
-            lines.append(f"- 90-day survival of {d['group']} minus {d['reference']}: "
+            lines.append(f"- 90-day survival of {md(d['group'])} minus {md(d['reference'])}: "
                          f"{wording.estimate(d['difference'], d['low'], d['high'], 'points')}.")
         sig = [c for c in self.cox if c["p"] is not None and c["p"] < self.alpha]
         if sig:
-            hr = "; ".join(f"{c['covariate']} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})" for c in sig)
+            hr = "; ".join(f"{md(c['covariate'])} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})" for c in sig)
             lines.append(f"- Holding the other factors equal (Cox model), the risk of leaving is multiplied by: {hr}.")
         if self.ph_violations:
             lines.append(f"- The Cox model's proportional-hazards assumption does not hold for "
-                         f"{', '.join(self.ph_violations)}: read those hazard ratios as averages over tenure.")
+                         f"{md(', '.join(self.ph_violations))}: read those hazard ratios as averages over tenure.")
         if self.clustered_exit_share is not None:
             clusters = self.clustered_exit_p is not None and self.clustered_exit_p < self.alpha
             lines.append(f"- When two school hires leave within {self.cluster_days} days of each other, they come "
@@ -135,7 +137,7 @@ class AttritionFindings(Findings):
                          + (f"{wording.share(self.seats_pass_rate)} passing certification." if self.seats_pass_rate
                             is not None else "everyone passing certification (too few certification results to "
                             "estimate a pass rate)."))
-        lines.extend(f"\n*{n}*" for n in self.notes)
+        lines.extend(f"\n*{md(n)}*" for n in self.notes)
         return lines
 
 
@@ -249,12 +251,12 @@ class AttritionResult:
         """The Cox model's notes and its proportional-hazards check, as Markdown."""
         from IPython.display import Markdown
 
-        lines = [f"- {n}" for n in self.cox_notes]
+        lines = [f"- {md(n)}" for n in self.cox_notes]
         if self.ph_test is not None:
             bad = self.ph_test[self.ph_test["violated"]]
             lines.append("- Proportional-hazards check (Schoenfeld residuals vs rank of time, lifelines): "
                          + ("no covariate breaks the assumption at the 5% level." if bad.empty else
-                            f"the assumption fails for {', '.join(bad['covariate'])} "
+                            f"the assumption fails for {md(', '.join(bad['covariate']))} "
                             "(their effect changes with tenure; the hazard ratio is an average)."))
         return Markdown("\n".join(lines) or "- No notes.")
 
@@ -317,7 +319,7 @@ class AttritionResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{self!r}</p>" + reviewer_html(
+        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
             self.group_table, intervals={"attrition_90d": ("low", "high")}, percent={"attrition_90d"},
             labels={"group": self.group_by, "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
                     "median_tenure_days": "median tenure (days; empty: over half still here)"}, decimals=0)

@@ -8,6 +8,7 @@ Backs ``notebooks/hiring_channel_quality.ipynb``.
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from ccinsight.bursts import burst_members, find_bursts
 from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.errors import DataError
 from ccinsight.findings import Estimate, Findings, fact, to_jsonable
+from ccinsight.findings import markdown_text as md
 from ccinsight.plotting import new_axes
 from ccinsight.performance import check_metric, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
@@ -74,11 +76,11 @@ class ChannelFindings(Findings):
         lines = []
         if self.pooled_channels:
             lines.append(f"- Channels with fewer than the minimum number of hires are pooled as '{OTHER}': "
-                         f"{', '.join(self.pooled_channels)}.")
+                         f"{md(', '.join(self.pooled_channels))}.")
         if len(self.channels) < 2:
             lines.append("- All hires came through one channel: there is nothing to compare.")
         lines.append("\nJudge channels by who stays, certifies and performs, not by how many they deliver.")
-        return lines + [f"\n*{n}*" for n in self.notes]
+        return lines + [f"\n*{md(n)}*" for n in self.notes]
 
 
 # --------------------------------------------------------------------------- channel quality
@@ -211,7 +213,7 @@ class ChannelResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{self!r}</p>" + reviewer_html(
+        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
             self.ranked, intervals={"retention_90d": ("low", "high"), "cert_pass_rate": ("cert_low", "cert_high"),
                                     "perf_mean": ("perf_low", "perf_high")},
             percent={"retention_90d", "cert_pass_rate", "retention_90d_shrunk"},

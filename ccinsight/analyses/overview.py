@@ -13,6 +13,7 @@ from ccinsight.analysis import Analysis
 from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.findings import Findings, fact
+from ccinsight.findings import markdown_text as md
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import pool_small
 
@@ -38,7 +39,7 @@ class OverviewFindings(Findings):
                 f"{wording.count(self.n_calls)} outbound calls; months {self.first_data_month} to {self.month}."]
 
     def details(self) -> list[str]:
-        return [f"- Sites: {', '.join(self.sites) or 'none'}; {self.columns_with_missing} columns have empty "
+        return [f"- Sites: {md(', '.join(self.sites)) or 'none'}; {self.columns_with_missing} columns have empty "
                 "values (listed below)."]
 
 

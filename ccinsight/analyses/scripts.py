@@ -15,6 +15,7 @@ Backs ``notebooks/script_duration_vs_acceptance.ipynb``.
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ccinsight.analysis import Analysis
 from ccinsight.config import MIN_CELL_SIZE, display_path, resolve_path
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
+from ccinsight.findings import markdown_text as md
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import suppress_small
 from ccinsight.readers import duckdb_query, duckdb_relation, table_file
@@ -108,12 +110,12 @@ class ScriptFindings(Findings):
                          "analysis is skipped.")
         if not self.new_version and self.script_versions:
             known = ", ".join(str(v["script_version"]) for v in self.script_versions)
-            lines.append(f"- Only one script version with enough calls ({known}): no old-vs-new comparison.")
+            lines.append(f"- Only one script version with enough calls ({md(known)}): no old-vs-new comparison.")
         if self.new_version:
             v = {r["script_version"]: r for r in self.script_versions}
             new, old = v[self.new_version], v[self.baseline_version]
-            lines.append(f"- The **{self.new_version}** script runs {wording.duration(new['mean_talk_s'])} on average "
-                         f"against {wording.duration(old['mean_talk_s'])} for **{self.baseline_version}**, and "
+            lines.append(f"- The **{md(self.new_version)}** script runs {wording.duration(new['mean_talk_s'])} on average "
+                         f"against {wording.duration(old['mean_talk_s'])} for **{md(self.baseline_version)}**, and "
                          f"converts {wording.share(new['conversion'])} of calls against "
                          f"{wording.share(old['conversion'])}.")
         if self.previous:
@@ -509,7 +511,7 @@ class ScriptResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{self!r}</p>" + reviewer_html(
+        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
             self.summary(), intervals={"mean_talk_s": ("mean_talk_low", "mean_talk_high"),
                                        "acceptance": ("acceptance_low", "acceptance_high"),
                                        "conversion": ("conversion_low", "conversion_high")},

@@ -11,6 +11,7 @@ Backs ``notebooks/training_vs_performance.ipynb``.
 """
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
+from ccinsight.findings import markdown_text as md
 from ccinsight.performance import METRIC_LABELS, SHARE_METRICS, check_metric, window_performance
 from ccinsight.plotting import new_axes
 
@@ -90,7 +92,7 @@ class TrainingFindings(Findings):
         if self.flagged_before is not None:
             lines.append(f"- Flagged classes: {self.flagged_before} before the change, {self.flagged_after} after it.")
         if self.recent_flagged:
-            lines.append(f"- Most recent flagged classes: {', '.join(self.recent_flagged)}.")
+            lines.append(f"- Most recent flagged classes: {md(', '.join(self.recent_flagged))}.")
         if self.r_before is not None and self.r_after is not None and self.p_difference is not None:
             if self.r_after.value - self.r_before.value > 0.2 and self.p_difference < self.alpha:
                 lines.append("\n**What it means for the training team:** since the change, a good training "
@@ -339,7 +341,7 @@ class TrainingResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{self!r}</p>" + reviewer_html(
+        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
             self.summary(), intervals={"r": ("r_low", "r_high")}, pvalues={"p_adj"}, decimals=2,
             labels={"cohort_id": "training class", "training_end": "training ended", "n": "trainees",
                     "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p ({self.correction})",

@@ -111,19 +111,6 @@ def test_manifest_records_what_auditors_need(built, synthetic):
     assert agents["rows"] == 2500
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium, installed by the test set-up when missing."""
-    path = shutil.which("chromium")
-    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
-        path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Chromium is not installed and could not be installed (needs root and apt-get); "
-                    "install Debian's 'chromium' package to run the deck page test.")
-    return path
 
 
 def test_index_page_in_a_real_browser(built, chromium):
