@@ -89,6 +89,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     given.update(assigned)
     print(f"Running {args.notebook} ...", flush=True)
     out = cli_path(args.out) if args.out else None
+    from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV
+
+    if not os.environ.get(KEY_ENV):
+        print(DEFAULT_KEY_WARNING, file=sys.stderr)
     result = runner.run_or_raise(args.notebook, given, out, where=where, timeout_s=args.cell_timeout)
     print(f"Done in {result.duration_s:.1f} s: " + ", ".join(display_path(p) for p in result.files.values()))
     return 0

@@ -12,6 +12,7 @@ good one.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import html
 import json
 import os
@@ -36,6 +37,7 @@ from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
 from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
 from ccinsight.credentials import redact
+from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError
 from ccinsight.stats import mover_difference
 
@@ -395,6 +397,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
     manifest = {
         "deck": plan.name, "month": str(month), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "ccinsight": __version__, "git_commit": audit.git_commit(), "versions": audit.versions(), "host": socket.gethostname(),
+        "pseudonym_key": pseudonym_key_source(),
         "params_file": plan.source,
         "parameters": redact({"data": plan.data, "min_cell_size": plan.min_cell_size,
                               "notebooks": {t["notebook"]: t["parameters"] for t in tasks}}),
@@ -415,16 +418,33 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
         os.replace(tmp, kept)
         result.kept_as = kept
         return result
-    if final.exists():
-        old = parent / f"{month}.previous"
+    result.replaced = publish(tmp, final, force)
+    return result
+
+
+def publish(tmp: Path, final: Path, force: bool) -> bool:
+    """Move a complete deck into place; True when it replaced one (only with ``force``).
+
+    Without ``force`` the existence check and the move are one atomic step (a rename onto
+    an existing deck fails), so of two runs for the same month only the first publishes.
+    """
+    if force and final.exists():
+        old = final.parent / f"{final.name}.previous"
         shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)
         os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
-        result.replaced = True
-    else:
-        os.replace(tmp, final)
-    return result
+        return True
+    try:
+        os.rename(tmp, final)  # fails when final exists and holds a deck
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ParameterError(f"Another run published a deck for {final.name} in {display_path(final)} while this one "
+                             "was running; that deck is kept and this one discarded (pass --force to replace it)."
+                             ) from None
+    return False
 
 
 def run_deck(params_file: str | None = None, month: str | None = None, months: str | None = None,
@@ -434,6 +454,8 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     plan = load_plan(params_file, month, months)
     out_dir = cli_path(out) if out else outputs_dir()
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    if not os.environ.get(KEY_ENV):
+        say(DEFAULT_KEY_WARNING)  # on the terminal, and in the manifest's run record
     with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
         months_to_run = check_inputs(plan, plan.months)
         return [build_month(plan, m, out_dir, executor, force, timeout_s, say) for m in months_to_run]

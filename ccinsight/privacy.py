@@ -69,6 +69,11 @@ DEFAULT_KEY_WARNING = (f"Warning: {KEY_ENV} is not set, so pseudonyms use the bu
                        "with ccinsight can link them back to agent IDs. Set it to a secret before sharing reports.")
 
 
+def pseudonym_key_source() -> str:
+    """Where pseudonyms' key comes from, for run records (never the key itself)."""
+    return f"${KEY_ENV}" if os.environ.get(KEY_ENV) else "the built-in default key (not secret)"
+
+
 def pseudonym_key() -> bytes:
     """The pseudonym key from the environment; the built-in default with a warning on
     stderr (shown in the notebook and its rendered page)."""

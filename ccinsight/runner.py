@@ -87,6 +87,9 @@ def audit_facts(found: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict
         facts["skipped for lack of data"] = "; ".join(f"{t} ({why})" for t, why in found["data_skipped"].items())
     if found.get("data_notes"):
         facts["data mapping"] = " ".join(found["data_notes"])
+    from ccinsight.privacy import pseudonym_key_source
+
+    facts["pseudonym key"] = pseudonym_key_source()
     facts["versions"] = ", ".join(f"{k} {v}" for k, v in audit.versions().items())
     commit = audit.git_commit()
     if commit:

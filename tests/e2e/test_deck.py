@@ -51,6 +51,10 @@ def test_deck_holds_every_analysis(built):
         assert f"{nb}.ipynb" in names and f"{nb}.html" in names
     assert {"findings.json", "manifest.json", "index.html"} <= names
     assert "[5/5]" in result.err  # progress display
+    if not os.environ.get("CCINSIGHT_PSEUDONYM_KEY"):  # the default key is said on the terminal and in the record
+        assert "CCINSIGHT_PSEUDONYM_KEY is not set" in result.err
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["pseudonym_key"] == "the built-in default key (not secret)"
     found = json.loads((folder / "findings.json").read_text())
     assert set(found) == set(list(REGISTRY))
     assert found["script_duration_vs_acceptance"]["month"] == MONTH

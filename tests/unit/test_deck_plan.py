@@ -41,3 +41,27 @@ def test_every_notebook_gets_the_shared_values(tmp_path):
     assert all(values["min_cell_size"] == 7 and values["data"] == "data/synthetic" for values in plan.runs.values())
     assert set(plan.runs) == {"data_overview", "training_vs_performance", "script_duration_vs_acceptance",
                               "attrition_survival", "hiring_channel_quality"}
+
+
+def test_only_one_of_two_runs_publishes_a_month(tmp_path):
+    final, first, second = tmp_path / "2026-10", tmp_path / ".a", tmp_path / ".b"
+    for folder, text in ((first, "first"), (second, "second")):
+        folder.mkdir()
+        (folder / "index.html").write_text(text)
+    assert deck.publish(first, final, force=False) is False
+    with pytest.raises(ParameterError, match="Another run published a deck for 2026-10"):
+        deck.publish(second, final, force=False)
+    assert (final / "index.html").read_text() == "first" and not second.exists()
+    third = tmp_path / ".c"
+    third.mkdir()
+    (third / "index.html").write_text("third")
+    assert deck.publish(third, final, force=True) is True and (final / "index.html").read_text() == "third"
+
+
+def test_the_default_pseudonym_key_is_said_on_the_terminal_and_in_the_record(monkeypatch):
+    from ccinsight.privacy import KEY_ENV, pseudonym_key_source
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert "built-in default" in pseudonym_key_source()
+    monkeypatch.setenv(KEY_ENV, "s3cret")
+    assert pseudonym_key_source() == f"${KEY_ENV}" and "s3cret" not in pseudonym_key_source()
