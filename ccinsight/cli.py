@@ -19,6 +19,17 @@ from ccinsight.errors import CCInsightError, NotebookFailed, ParameterError
 PATH_PARAMETERS = ("data",)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from ccinsight import synth
 
@@ -183,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="set one parameter (repeatable); values are read as YAML")
     p.add_argument("--out", help="output folder (default: outputs/NOTEBOOK in the project folder)")
-    p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+    p.add_argument("--cell-timeout", type=positive_int, metavar="SECONDS",
                    help="stop a cell that runs longer than this and mark the notebook failed")
     p.set_defaults(func=_cmd_run)
 
@@ -197,10 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
                                       "month in the data)")
     when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month")
     p.add_argument("--out", help="output folder (default: outputs in the project folder)")
-    p.add_argument("--jobs", type=int, help="notebooks run at once (default: the number of cores)")
+    p.add_argument("--jobs", type=positive_int, help="notebooks run at once (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="replace an existing deck for the month")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
-    p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+    p.add_argument("--cell-timeout", type=positive_int, metavar="SECONDS",
                    help="stop a cell that runs longer than this and mark its notebook failed")
     p.set_defaults(func=_cmd_deck)
     return parser

@@ -85,7 +85,10 @@ def resolve_path(path: str | os.PathLike) -> Path:
 
 def display_path(path: str | os.PathLike) -> str:
     """``path`` relative to the project folder when inside it (or a neighbour), for messages."""
-    p = Path(path).resolve()
+    try:
+        p = Path(path).resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop: show the path as given
+        p = Path(os.path.abspath(path))
     root = project_root()
     try:
         return str(p.relative_to(root))

@@ -78,16 +78,21 @@ def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> 
 
 # --------------------------------------------------------------------------- mapped sources
 def source_files(src) -> list[Path]:
+    """The files of a source's ``file`` (a path or a glob), each checked to be a readable file."""
     pattern = str(resolve_path(str(src.get("file"))))
-    if globmod.has_magic(pattern):
-        paths = sorted(Path(p) for p in globmod.glob(pattern))
-        if not paths:
-            raise DataError(f"{src.where}: no file matches {display_path(pattern)}.")
-        return paths
-    path = Path(pattern)
-    if not path.is_file():
-        raise DataError(f"{src.where}: file {display_path(path)} does not exist.")
-    return [path]
+    paths = sorted(Path(p) for p in globmod.glob(pattern)) if globmod.has_magic(pattern) else [Path(pattern)]
+    if not paths:
+        raise DataError(f"{src.where}: no file matches {display_path(pattern)}.")
+    for path in paths:
+        if path.is_dir():
+            raise DataError(f"{src.where}: {display_path(path)} is a folder, not a file; name the file (or a glob "
+                            "such as exports/*.csv).")
+        if path.is_symlink() and not path.exists():
+            raise DataError(f"{src.where}: {display_path(path)} is a symbolic link that leads nowhere (a loop or a "
+                            "missing target).")
+        if not path.is_file():
+            raise DataError(f"{src.where}: file {display_path(path)} does not exist.")
+    return paths
 
 
 def read_source(src) -> pd.DataFrame:

@@ -97,6 +97,62 @@ class Source:
         return {str(k): str(v) for k, v in (self.get("columns") or {}).items()}
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list"}.get(type(value), f"{type(value).__name__} {str(value)[:40]!r}")
+
+
+def _check_option_types(spec: Mapping[str, Any], here: str) -> None:
+    """Every option of a table's source has the type the docs give it, before anything uses it."""
+    def fail(key: str, wanted: str, value: Any) -> None:
+        raise ParameterError(f"{here}.{key} must be {wanted}, got {_kind(value)}.")
+
+    for key in ("file", "url", "table", "query", "sep", "encoding", "filter", "row_id"):
+        if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
+            fail(key, "non-empty text", spec[key])
+    if "sheet" in spec and (isinstance(spec["sheet"], bool) or not isinstance(spec["sheet"], (str, int))):
+        fail("sheet", "a sheet name or number", spec["sheet"])
+    fmt = spec.get("date_format")
+    if fmt is not None and not (isinstance(fmt, str) or (isinstance(fmt, Mapping)
+                                                         and all(isinstance(v, str) for v in fmt.values()))):
+        fail("date_format", "a format such as %m/%d/%y, or column: format", fmt)
+    if isinstance(fmt, str) and "%" not in fmt:
+        fail("date_format", "a strftime format holding % directives, e.g. %m/%d/%y", fmt)
+    for key in ("columns", "values", "units", "constants", "date_parts"):
+        if key in spec and not isinstance(spec[key], Mapping):
+            fail(key, "a mapping", spec[key])
+    for name, col in (spec.get("columns") or {}).items():
+        if not isinstance(col, (str, int)) or isinstance(col, bool):
+            fail(f"columns.{name}", "the name of a column of the export", col)
+    for name, mapping in (spec.get("values") or {}).items():
+        if not isinstance(mapping, Mapping) or not all(isinstance(v, _SCALAR) for v in mapping.values()):
+            fail(f"values.{name}", "a mapping of export value: contract value", mapping)
+    for name, unit in (spec.get("units") or {}).items():
+        if not isinstance(unit, str):
+            fail(f"units.{name}", f"one of {', '.join(UNITS)}", unit)
+    for name, value in (spec.get("constants") or {}).items():
+        if not isinstance(value, _SCALAR):
+            fail(f"constants.{name}", "one value (text, number, true/false or null)", value)
+    for name, parts in (spec.get("date_parts") or {}).items():
+        if not isinstance(parts, Mapping) or not all(isinstance(v, (str, int)) for v in parts.values()):
+            fail(f"date_parts.{name}", "a mapping of month, day and year (columns) or first_year", parts)
+    for key, needed in (("outcome", ("column", "accepted")), ("tenure", ("column", "left", "as_of"))):
+        value = spec.get(key)
+        if key not in spec:
+            continue
+        if not isinstance(value, Mapping) or any(k not in value for k in needed):
+            fail(key, f"a mapping with {', '.join(needed)}", value)
+        for k in ("column", "left", "unit", "as_of"):
+            if k in value and (isinstance(value[k], bool) or not isinstance(value[k], (str, int))):
+                fail(f"{key}.{k}", "text", value[k])
+        for k in ("accepted", "converted", "left_values"):
+            v = value.get(k)
+            if not (isinstance(v, _SCALAR) or (isinstance(v, list) and all(isinstance(x, _SCALAR) for x in v))):
+                fail(f"{key}.{k}", "a value or a list of values", v)
+
+
 def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str, Source]:
     """Check a ``sources`` section's shape (not the data) and return one Source per table."""
     if not sources:
@@ -121,6 +177,7 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
             hints = [f"'{k}'" + (f" (did you mean '{n}'?)" if (n := contract.closest(str(k), KEYS)) else "")
                      for k in unknown]
             raise ParameterError(f"{here}: unknown key {', '.join(hints)}; valid keys: {', '.join(KEYS)}.")
+        _check_option_types(spec, here)
         if bool(spec.get("file")) == bool(spec.get("url")):
             raise ParameterError(f"{here}: give exactly one of 'file' (a file or glob) and 'url' (a database).")
         src = Source(str(table), dict(spec), here)
@@ -134,9 +191,6 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
                                  "credentials never "
                                  "go in params files. Write it as ${CCINSIGHT_DB_PASSWORD} and set that "
                                  "environment variable.")
-        for key in ("columns", "values", "units", "constants", "date_parts"):
-            if key in spec and not isinstance(spec[key], Mapping):
-                raise ParameterError(f"{here}.{key} must be a mapping, got {spec[key]!r}.")
         fields = contract.TABLES[table].columns
         for key in ("columns", "values", "units", "constants", "date_parts"):
             for name in spec.get(key) or {}:
@@ -150,12 +204,6 @@ def parse(sources: Mapping[str, Any] | None, where: str = "params") -> dict[str,
         for name, unit in (spec.get("units") or {}).items():
             if unit not in UNITS:
                 raise ParameterError(f"{here}.units.{name}: unknown unit {unit!r}; use one of {', '.join(UNITS)}.")
-        for key, needed in (("outcome", ("column", "accepted")), ("tenure", ("column", "left", "as_of"))):
-            if key in spec:
-                value = spec[key]
-                if not isinstance(value, Mapping) or any(k not in value for k in needed):
-                    raise ParameterError(f"{here}.{key} must be a mapping with {', '.join(needed)}; see "
-                                         "README 'Use your own data'.")
         out[str(table)] = src
     return out
 
@@ -313,7 +361,11 @@ def _parse_dates(m: _Mapping) -> None:
             if not fmt:
                 continue
             text = out[f.name].astype("string").str.strip()
-            parsed = pd.to_datetime(text, format=str(fmt), errors="coerce")
+            try:
+                parsed = pd.to_datetime(text, format=str(fmt), errors="coerce")
+            except ValueError as err:  # a directive strftime does not know
+                raise ParameterError(f"{m.src.where}.date_format {str(fmt)!r} is not a date format: "
+                                     f"{str(err).splitlines()[0]}.") from None
             bad = text.notna() & (text != "") & parsed.isna()
             if bad.any():
                 m.problem(f.name, f"values of column '{m.aliases[f.name]}' that do not match date_format {fmt}",
@@ -387,6 +439,12 @@ def _derive_tenure(m: _Mapping) -> None:
         m.problem("hire_date", f"values of tenure column '{col}' that are not non-negative numbers",
                   int(bad.sum()), examples(df.loc[bad, col]))
     gone = _match(df[left], _as_list(spec.get("left_values")) or [True])
+    longest = 150 * 365.25 / TENURE_UNITS[unit]  # no one works 150 years
+    too_long = tenure > longest
+    if too_long.any():
+        m.problem("hire_date", f"values of tenure column '{col}' over {longest:,.0f} {unit}", int(too_long.sum()),
+                  examples(df.loc[too_long, col]))
+        tenure = tenure.where(~too_long)
     m.out["hire_date"], m.out["exit_date"] = dates_from_tenure(tenure, gone, as_of, unit)
     m.notes.append(f"{src.table}: hire and exit dates derived from tenure '{col}' ({unit}) and '{left}' as of "
                    f"{as_of.date()}; leavers are placed as if they left on that date, so durations are exact "
