@@ -16,6 +16,7 @@ analyst can act on.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -310,6 +311,68 @@ def coerce_column(f: Field, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
+#: Dates outside these years are typing slips (1900, 2999), not contact-center history.
+PLAUSIBLE_YEARS = (1950, 2100)
+#: Longer text values are not names or labels (and would swamp every table and figure).
+MAX_TEXT = 1000
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+def _short(value) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _odd_values(f: Field, raw: pd.Series):
+    """(rule, rows) for values a column's type would misread: time-zone offsets, infinities,
+    NUL characters, objects in text columns, oversized text, implausible dates."""
+    if f.dtype in ("date", "datetime", "month"):
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
+            yield (f"date-times with a time zone ({raw.dtype.tz}): the contract's date-times are the centre's local "
+                   "time without a zone; convert them to local time in the export"), raw.notna()
+            years = None
+        elif raw.dtype == object or pd.api.types.is_string_dtype(raw):
+            text = raw.astype("string")
+            zoned = text.str.contains(_OFFSET, na=False).astype(bool)
+            if zoned.any():
+                yield ("values with a time-zone offset or Z: the contract's date-times are the centre's local time "
+                       "without a zone; convert them to local time in the export"), zoned
+            # the year as written: 2999 is past what a timestamp can hold, and still a typing slip
+            years = pd.to_numeric(text.where(~zoned).str.extract(r"^\s*(\d{4})", expand=False), errors="coerce")
+        else:
+            years = raw.dt.year if pd.api.types.is_datetime64_any_dtype(raw) else None
+        if years is not None:
+            odd = years.notna() & ((years < PLAUSIBLE_YEARS[0]) | (years > PLAUSIBLE_YEARS[1]))
+            if odd.any():
+                yield f"dates outside {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]} (a typing slip?)", odd.astype(bool)
+    elif f.dtype in ("int", "float"):
+        numbers = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) or \
+            pd.api.types.is_bool_dtype(raw) else raw
+        if pd.api.types.is_float_dtype(numbers):
+            infinite = pd.Series(np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan)), index=raw.index)
+            if infinite.any():
+                yield "values that are infinite", infinite
+    elif f.dtype in ("string", "id") and (raw.dtype == object or pd.api.types.is_string_dtype(raw)
+                                          or isinstance(raw.dtype, pd.CategoricalDtype)):
+        # checked once per distinct value: call tables repeat a few campaigns a million times
+        objects = pd.Series(False, index=raw.index)
+        if isinstance(raw.dtype, pd.CategoricalDtype):
+            distinct = pd.Series(raw.cat.categories)
+        else:
+            if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+                objects = raw.map(lambda v: isinstance(v, (dict, list, tuple, set, np.ndarray))).astype(bool)
+                if objects.any():
+                    yield "values that are lists or mappings, not text", objects
+            distinct = pd.Series(pd.unique(raw[~objects].dropna()))
+        text = distinct.astype(str)
+        nul = set(distinct[text.str.contains("\x00", regex=False).to_numpy()])
+        if nul:
+            yield "text holding NUL characters (a damaged export?)", raw.isin(nul) & ~objects
+        long = set(distinct[(text.str.len() > MAX_TEXT).to_numpy()])
+        if long:
+            yield f"text values longer than {MAX_TEXT:,} characters", raw.isin(long) & ~objects
+
+
 _TYPE_WORDS = {
     "date": "values that are not valid dates (expected YYYY-MM-DD)",
     "datetime": "values that are not valid date-times (expected YYYY-MM-DD HH:MM:SS)",
@@ -332,11 +395,21 @@ def coerce_table(table: Table, df: pd.DataFrame, report: ValidationReport,
     for f in table.fields:
         if f.name not in df.columns:
             continue
-        col, bad = coerce_column(f, df[f.name])
+        raw = df[f.name]
+        refused = pd.Series(False, index=df.index)
+        for rule, mask in _odd_values(f, raw):
+            report.add(table.name, f.name, rule, int(mask.sum()), examples(raw[mask].map(_short)), source)
+            refused |= mask
+        if refused.any():  # reported once, above; parsed as empty
+            raw = raw.where(~refused) if not isinstance(raw.dtype, pd.DatetimeTZDtype) else \
+                raw.dt.tz_localize(None).where(~refused)
+        col, bad = coerce_column(f, raw)
+        bad &= ~refused
         if bad.any():
             report.add(table.name, f.name, _TYPE_WORDS[f.dtype], int(bad.sum()),
                        examples(df.loc[bad, f.name]), source)
-            unparsed[f.name] = df.index[bad.to_numpy()]
+        if bad.any() or refused.any():
+            unparsed[f.name] = df.index[(bad | refused).to_numpy()]
         out[f.name] = col
     return out, unparsed
 

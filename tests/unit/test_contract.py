@@ -185,3 +185,44 @@ def test_boolean_words(text, expected):
     f = contract.TABLES["outbound_calls"].field("accepted")
     out, bad = contract.coerce_column(f, pd.Series([text], dtype=object))
     assert not bad.any() and out.iloc[0] == expected
+
+
+def _agents_frame(**changes) -> pd.DataFrame:
+    base = {"agent_id": ["a1", "a2", "a3"], "site": ["s", "s", "s"], "team": ["t", "t", "t"],
+            "hire_date": ["2025-01-02", "2025-02-03", "2025-03-04"], "exit_date": [None, None, None],
+            "exit_type": [None, None, None], "hiring_channel": ["referral"] * 3, "cohort_id": ["k"] * 3,
+            "onboarding_program": [True, False, True], "certified": [None, None, None],
+            "certification_date": [None, None, None]}
+    base.update(changes)
+    return pd.DataFrame(base)
+
+
+@pytest.mark.parametrize("changes,words", [
+    ({"hire_date": ["2025-01-02T09:00:00+02:00", "2025-02-03T10:00:00Z", "2025-03-04"]},
+     "hire_date in agents.csv: values with a time-zone offset or Z: "),
+    ({"hire_date": ["1900-01-01", "2999-12-31", "2025-03-04"]}, "dates outside 1950-2100 (a typing slip?) (2 rows"),
+    ({"site": ["s", "Berlin\x00Dalian", "s"]}, "site in agents.csv: text holding NUL characters"),
+    ({"site": ["s", ["a", "b"], {"x": 1}]}, "site in agents.csv: values that are lists or mappings, not text (2 rows"),
+    ({"team": ["t", "t" * 2_000_000, "t"]}, "team in agents.csv: text values longer than 1,000 characters (1 row"),
+])
+def test_odd_values_are_named_not_misread(changes, words):
+    _, report = contract.validate({"agents": _agents_frame(**changes)}, {"agents": "agents.csv"})
+    assert not report.ok and words in str(report), str(report)
+    assert len(str(report)) < 2000  # examples are excerpts
+
+
+def test_time_zones_are_refused_in_parquet_too(small_copy):
+    calls = pd.read_parquet(small_copy / "outbound_calls.parquet")
+    calls["started_at"] = calls["started_at"].dt.tz_localize("Europe/Berlin", ambiguous="NaT", nonexistent="NaT")
+    calls.to_parquet(small_copy / "outbound_calls.parquet", index=False)
+    result = cli("validate", "--data", str(small_copy))
+    assert result.code == 2 and "outbound_calls.started_at" in result.text
+    assert "date-times with a time zone (Europe/Berlin)" in result.text
+
+
+def test_infinities_are_refused(small_copy):
+    calls = pd.read_parquet(small_copy / "outbound_calls.parquet")
+    calls.loc[3, "talk_time_s"] = float("inf")
+    calls.to_parquet(small_copy / "outbound_calls.parquet", index=False)
+    result = cli("validate", "--data", str(small_copy))
+    assert result.code == 2 and "outbound_calls.talk_time_s" in result.text and "infinite (1 row" in result.text
