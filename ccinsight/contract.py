@@ -319,7 +319,7 @@ _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
 def _short(value) -> str:
-    text = repr(value) if not isinstance(value, str) else value
+    text = value if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -354,23 +354,45 @@ def _odd_values(f: Field, raw: pd.Series):
                 yield "values that are infinite", infinite
     elif f.dtype in ("string", "id") and (raw.dtype == object or pd.api.types.is_string_dtype(raw)
                                           or isinstance(raw.dtype, pd.CategoricalDtype)):
-        # checked once per distinct value: call tables repeat a few campaigns a million times
         objects = pd.Series(False, index=raw.index)
-        if isinstance(raw.dtype, pd.CategoricalDtype):
-            distinct = pd.Series(raw.cat.categories)
-        else:
-            if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
-                objects = raw.map(lambda v: isinstance(v, (dict, list, tuple, set, np.ndarray))).astype(bool)
-                if objects.any():
-                    yield "values that are lists or mappings, not text", objects
-            distinct = pd.Series(pd.unique(raw[~objects].dropna()))
-        text = distinct.astype(str)
-        nul = set(distinct[text.str.contains("\x00", regex=False).to_numpy()])
-        if nul:
-            yield "text holding NUL characters (a damaged export?)", raw.isin(nul) & ~objects
-        long = set(distinct[(text.str.len() > MAX_TEXT).to_numpy()])
-        if long:
-            yield f"text values longer than {MAX_TEXT:,} characters", raw.isin(long) & ~objects
+        if not isinstance(raw.dtype, pd.CategoricalDtype) and \
+                pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+            objects = raw.map(lambda v: isinstance(v, (dict, list, tuple, set, np.ndarray))).astype(bool)
+            if objects.any():
+                yield "values that are lists or mappings, not text", objects
+        nul, long = _text_masks(raw, objects)
+        if nul.any():
+            yield "text holding NUL characters (a damaged export?)", nul
+        if long.any():
+            yield f"text values longer than {MAX_TEXT:,} characters", long
+
+
+def _text_masks(raw: pd.Series, objects: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rows whose text holds a NUL character, and rows longer than MAX_TEXT, computed by
+    Arrow on every value: pandas' hashing stops at a NUL ('a\\x00b' hashes as 'a'), so
+    distinct values or isin would miss them (and merge them into a phantom group)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(raw.dtype, pd.CategoricalDtype):  # once per category, then by code
+        cats = pa.array(raw.cat.categories.astype(str), type=pa.string())
+        codes = raw.cat.codes.to_numpy()
+
+        def per_row(flags: pa.Array) -> pd.Series:
+            bad = np.flatnonzero(np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool))
+            return pd.Series(np.isin(codes, bad), index=raw.index)
+
+        return (per_row(pc.match_substring(cats, "\x00")),
+                per_row(pc.greater(pc.utf8_length(cats), MAX_TEXT)))
+    text = raw.where(~objects & raw.notna(), None).astype(object)
+    if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):  # numbers in a text column
+        text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+
+    def mask(flags: pa.Array) -> pd.Series:
+        return pd.Series(flags.fill_null(False).to_numpy(zero_copy_only=False), index=raw.index).astype(bool)
+
+    return mask(pc.match_substring(arr, "\x00")), mask(pc.greater(pc.utf8_length(arr), MAX_TEXT))
 
 
 _TYPE_WORDS = {

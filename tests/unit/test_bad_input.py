@@ -66,6 +66,25 @@ PARAMS_CASES = {
     "params: a list, not a mapping": (lambda p, d: p.write_text("- month\n- data\n"), ["must be a mapping"]),
     "params: sources for an unknown table": (
         lambda p, d: _write(p, _deck_params(d, sources={"agent": {"file": "x.csv"}})), ["agent", "agents"]),
+    "params: a filter that would run code": (
+        lambda p, d: _write(p, _deck_params(d, sources={"agents": {
+            "file": str(d / "agents.parquet"), "filter": "@os.system('touch pwned') == 0"}})),
+        ["filter", "not a column expression"]),
+    "params: a query that would drop a table": (
+        lambda p, d: _write(p, _deck_params(d, sources={"agents": {
+            "url": "sqlite:///hr.db", "query": "SELECT 1; DROP TABLE agents"}})),
+        ["query", "more than one statement"]),
+    "params: a password in a URL's query string": (
+        lambda p, d: _write(p, _deck_params(d, sources={"agents": {
+            "url": "postgresql+psycopg://me@db/hr?sslpassword=hunter2", "table": "agents"}})),
+        ["credentials never go in params files", "sslpassword=***"]),
+    "params: a key given twice": (lambda p, d: p.write_text(f"data: {d}\nmin_cell_size: 5\nmin_cell_size: 1\n"),
+                                  ["given twice", "line 3"]),
+    "params: an alias bomb": (
+        lambda p, d: p.write_text("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                  "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n"), ["aliases", "line 2"]),
+    "params: min_cell_size below the floor": (lambda p, d: _write(p, _deck_params(d, min_cell_size=1)),
+                                              ["min_cell_size 1", "floor of 3"]),
     "params: a mapped column the file lacks": (
         lambda p, d: _write(p, _deck_params(d, sources=_mapped_source(p.parent, d))),
         ["Locaton", "did you mean 'Location'", "hr.csv"]),
@@ -74,6 +93,26 @@ PARAMS_CASES = {
 
 def _fingerprint(folder) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _documented() -> dict[str, tuple[str, str]]:
+    doc = (PROJECT_ROOT / "docs" / "bad-input.md").read_text()
+    rows = re.findall(r"^\| ([^|]+?) \| (-?\d+) \| (.*) \|$", doc, flags=re.M)
+    return {name: (code, message) for name, code, message in rows}
+
+
+def doc_row(case: str, message: str, data, tmp) -> str:
+    """The docs/bad-input.md row of a case: paths as <data> and <tmp>, one line, cut at 400."""
+    text = " ".join(message.replace(str(data), "<data>").replace(str(tmp), "<tmp>").split()).replace("|", "&#124;")
+    if len(text) > 400:
+        text = text[:400].rsplit(" ", 1)[0] + " ..."
+    return f"| {case} | 2 | {text} |"
+
+
+def assert_documented(case: str, message: str, data, tmp) -> None:
+    row = doc_row(case, message, data, tmp)
+    code, text = _documented()[case]
+    assert f"| {case} | {code} | {text} |" == row, f"docs/bad-input.md should read:\n{row}"
 
 
 def refusal(params) -> str:
@@ -99,6 +138,7 @@ def test_bad_data_never_starts_a_deck(case, small_copy, tmp_path):
     for word in [table] + ([column] if column else []):
         assert word in message, f"{word!r} not in: {message}"
     assert _fingerprint(small_copy) == before
+    assert_documented(case, message, small_copy, tmp_path)
 
 
 @pytest.mark.parametrize("case", sorted(PARAMS_CASES))
@@ -111,6 +151,7 @@ def test_bad_params_never_start_a_deck(case, small_copy, tmp_path):
     for word in words:
         assert word in message, f"{word!r} not in: {message}"
     assert _fingerprint(small_copy) == before and params.read_bytes() == params_before
+    assert_documented(case, message, small_copy, tmp_path)
 
 
 def test_docs_list_what_every_bad_input_gets():

@@ -120,6 +120,23 @@ CASES = {
                           lambda f: (f / "outbound_calls.parquet").write_bytes(
                               (f / "outbound_calls.parquet").read_bytes()[:5000])),
     "missing table": ("training", None, lambda f: (f / "training.parquet").unlink()),
+    "time-zone offsets in a CSV": ("outbound_calls", "started_at",
+                                   lambda f: _to_csv(f, "outbound_calls", lambda d: d.assign(
+                                       started_at=d["started_at"].astype(str).where(
+                                           d.index > 1, d["started_at"].astype(str) + "+02:00")))),
+    "time zone in Parquet": ("outbound_calls", "started_at",
+                             lambda f: _edit(f, "outbound_calls", lambda d: d.assign(
+                                 started_at=d["started_at"].dt.tz_localize("UTC")))),
+    "infinite talk time": ("outbound_calls", "talk_time_s",
+                           lambda f: _edit(f, "outbound_calls", lambda d: d.assign(
+                               talk_time_s=d["talk_time_s"].where(d.index != 4, float("inf"))))),
+    "NUL character in a site": ("agents", "site", lambda f: _edit(f, *_set("agents", "site", 1, "Dalian\x00Berlin"))),
+    "year 2999": ("training", "training_end_date",
+                  lambda f: _to_csv(f, "training", lambda d: d.assign(
+                      training_end_date=d["training_end_date"].astype(str).where(d.index != 0, "2999-01-31")))),
+    "a 2 MB text value": ("agents", "team",
+                          lambda f: _edit(f, "agents", lambda d: d.assign(
+                              team=d["team"].where(d.index != 0, "t" * 2_000_000)))),
 }
 
 
