@@ -53,6 +53,19 @@ def input_files(data: str, sources: dict | None = None, tables: list[str] | None
     return out
 
 
+def changed_inputs(inputs: list[dict]) -> list[str]:
+    """Files of an :func:`input_files` record whose content is no longer what it was
+    (a changed SHA-256, or gone), as 'agents: data/x.parquet'."""
+    changed = []
+    for entry in inputs:
+        if "sha256" not in entry:
+            continue
+        path = resolve_path(entry["file"])
+        if not path.is_file() or sha256(path) != entry["sha256"]:
+            changed.append(f"{entry['table']}: {entry['file']}")
+    return changed
+
+
 def versions() -> dict[str, str]:
     """Python and the recorded packages' versions."""
     from importlib.metadata import PackageNotFoundError, version

@@ -37,6 +37,7 @@ from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
 from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
 from ccinsight.credentials import redact
+from ccinsight.leftovers import pid_alive, watch_parent
 from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError
 from ccinsight.stats import mover_difference
@@ -146,22 +147,32 @@ def run_task(task: dict) -> dict:
     from ccinsight import runner
 
     started = dt.datetime.now(dt.timezone.utc)
+    output_error = None
     try:
         result = runner.run(task["notebook"], task["parameters"], task["out"], where=task["where"],
                             timeout_s=task.get("timeout_s"))
         status, error, found = result.status, result.error, result.findings
     except CCInsightError as err:
         status, error, found = "failed", str(err), {}
+    except OSError as err:  # disk full, no permission: the deck is not written at all (one sentence)
+        status, error, found = "failed", f"{err.strerror or err}", {}
+        output_error = {"errno": err.errno, "strerror": err.strerror or str(err), "filename": err.filename}
     except Exception as err:  # a dead kernel or a broken environment: report, don't crash the deck
         status, error, found = "failed", f"{type(err).__name__}: {err}", {}
+    changed = audit.changed_inputs(task.get("inputs", []))
+    if changed and output_error is None:
+        status, error = "failed", (f"{changed[0]} changed while the deck ran, so this notebook may have read other "
+                                   "data than the deck's record says; rerun the deck when the inputs are stable")
     ended = dt.datetime.now(dt.timezone.utc)
     return {"notebook": task["notebook"], "month": task["month"], "status": status, "error": error,
-            "findings": found, "start": started.isoformat(timespec="seconds"),
+            "findings": found, "start": started.isoformat(timespec="seconds"), "output_error": output_error,
             "end": ended.isoformat(timespec="seconds"), "duration_s": round((ended - started).total_seconds(), 2)}
 
 
 def _warm_up() -> None:
-    """Import papermill and nbconvert once per worker process, not once per notebook."""
+    """Import papermill and nbconvert once per worker process, not once per notebook; end the
+    worker when the deck's process is gone."""
+    watch_parent()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
@@ -345,8 +356,7 @@ def _clean_stale(parent: Path) -> None:
     """Remove temporary deck folders left by runs that were killed."""
     for tmp in parent.glob(".*.tmp-*"):
         pid = tmp.name.rsplit("-", 1)[-1]
-        alive = pid.isdigit() and Path(f"/proc/{pid}").exists()
-        if not alive:
+        if not (pid.isdigit() and pid_alive(int(pid))):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -375,8 +385,9 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
     tmp = parent / f".{month}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
     tasks = [{"notebook": nb, "month": str(month), "out": str(tmp / ".work" / nb), "timeout_s": timeout_s,
-              "where": f"params file {plan.source}, section '{nb}'",
+              "where": f"params file {plan.source}, section '{nb}'", "inputs": inputs,
               "parameters": {**values, "month": str(month)}} for nb, values in plan.runs.items()]
     results = []
     started = time.perf_counter()
@@ -384,6 +395,9 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
         results.append(r)
         progress(f"[{len(results)}/{len(tasks)}] {month} {r['notebook']}: {r['status']} in {r['duration_s']:.1f} s "
                  f"(elapsed {time.perf_counter() - started:.1f} s)")
+    failed_write = next((r["output_error"] for r in results if r.get("output_error")), None)
+    if failed_write:  # one sentence for the whole deck (build_month), the earlier deck kept
+        raise OSError(failed_write["errno"], failed_write["strerror"], failed_write["filename"])
     for r in results:
         work = tmp / ".work" / r["notebook"]
         for suffix in (".ipynb", ".html"):
@@ -401,7 +415,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
         "params_file": plan.source,
         "parameters": redact({"data": plan.data, "min_cell_size": plan.min_cell_size,
                               "notebooks": {t["notebook"]: t["parameters"] for t in tasks}}),
-        "inputs": audit.input_files(plan.data, plan.sources),
+        "inputs": inputs,
         "notebooks": [{k: r[k] for k in ("notebook", "status", "error", "start", "end", "duration_s")} for r in results],
     }
     (tmp / "findings.json").write_text(findings_mod.dumps(merged), encoding="utf-8")

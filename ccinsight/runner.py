@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ccinsight import findings as findings_mod
+from ccinsight import leftovers
 from ccinsight import params as params_mod
 from ccinsight.config import KERNEL_NAME, cli_path, display_path, notebooks_dir, outputs_dir, project_root
 from ccinsight.errors import NotebookFailed, ParameterError
+
+#: Private folders of kernels' local sockets (in the system's temporary folder).
+KERNEL_DIR_PREFIX = "ccinsight-kernel-"
 
 #: Errors raised inside a notebook that are the user's to fix (bad data or parameters).
 USER_ERRORS = {"DataError", "ParameterError"}
@@ -111,7 +115,7 @@ def _local_kernel_manager():
         @default("ip")
         def _default_ip(self):
             # a private folder per kernel: concurrent runs must never share socket files
-            return os.path.join(tempfile.mkdtemp(prefix="ccinsight-kernel-"), "kernel")
+            return os.path.join(tempfile.mkdtemp(prefix=leftovers.tagged(KERNEL_DIR_PREFIX)), "kernel")
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             # the kernel's own stderr (e.g. socket errors as it dies) goes to a log file, not
@@ -180,7 +184,9 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         parse(checked["sources"], where)  # mistakes in the mapping's shape stop here, before a kernel starts
     out_dir = cli_path(out) if out else outputs_dir() / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
+    leftovers.clear_stale(out_dir, f".{name}.tmp-")  # what killed runs left
+    leftovers.clear_stale(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX)
+    tmp = Path(tempfile.mkdtemp(prefix=leftovers.tagged(f".{name}.tmp-"), dir=out_dir))
     started = time.perf_counter()
     error = error_name = None
     try:

@@ -65,3 +65,64 @@ def test_the_default_pseudonym_key_is_said_on_the_terminal_and_in_the_record(mon
     assert "built-in default" in pseudonym_key_source()
     monkeypatch.setenv(KEY_ENV, "s3cret")
     assert pseudonym_key_source() == f"${KEY_ENV}" and "s3cret" not in pseudonym_key_source()
+
+
+# --------------------------------------------------------------------------- faults inside the notebooks' runs
+def _fake_result(task, **changes):
+    return {"notebook": task["notebook"], "month": task["month"], "status": "ok", "error": None, "findings": {},
+            "start": "", "end": "", "duration_s": 0.1, "output_error": None, **changes}
+
+
+class _Executor:
+    """Runs deck tasks in-process through ``fn`` (no kernels)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def run(self, tasks):
+        for t in tasks:
+            yield self.fn(t)
+
+
+def _plan(tmp_path, small_data):
+    return deck.load_plan(deck_params(tmp_path, data=str(small_data), month="2026-06",
+                                      notebooks={"data_overview": {}}))
+
+
+def test_a_full_disk_in_a_notebook_is_one_sentence_and_writes_no_deck(tmp_path, small_data):
+    import errno
+
+    from ccinsight.errors import OutputError
+
+    plan = _plan(tmp_path, small_data)
+    full = _Executor(lambda t: _fake_result(t, status="failed", error="No space left on device", output_error={
+        "errno": errno.ENOSPC, "strerror": "No space left on device", "filename": str(tmp_path / "x.ipynb")}))
+    with pytest.raises(OutputError, match="Could not write the deck for 2026-06 to .*No space left on device"):
+        deck.build_month(plan, plan.months[0], tmp_path / "out", full, False, None, lambda _: None)
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def test_run_task_reports_a_full_disk_and_inputs_that_changed(tmp_path, monkeypatch):
+    import errno
+
+    from ccinsight import audit, runner
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "agents.csv").write_text("agent_id\na1\n")
+    inputs = audit.input_files(str(data), None, ["agents"])
+    task = {"notebook": "data_overview", "month": "2026-06", "parameters": {}, "out": str(tmp_path / "o"),
+            "where": "w", "inputs": inputs}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "x.ipynb")
+
+    monkeypatch.setattr(runner, "run", full)
+    r = deck.run_task(task)
+    assert r["status"] == "failed" and r["output_error"]["errno"] == errno.ENOSPC
+    monkeypatch.setattr(runner, "run", lambda *a, **k: runner.RunResult(
+        "data_overview", tmp_path, {}, {"n": 1}, "ok", 0.1))
+    assert deck.run_task(task)["status"] == "ok"
+    (data / "agents.csv").write_text("agent_id\na2\n")  # replaced while the deck ran
+    r = deck.run_task(task)
+    assert r["status"] == "failed" and "agents.csv changed while the deck ran" in r["error"]
