@@ -313,6 +313,8 @@ def coerce_column(f: Field, s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 #: Dates outside these years are typing slips (1900, 2999), not contact-center history.
 PLAUSIBLE_YEARS = (1950, 2100)
+#: No count, duration, score or cost in a contact center is this large: an export error.
+MAX_MAGNITUDE = 1e12
 #: Longer text values are not names or labels (and would swamp every table and figure).
 MAX_TEXT = 1000
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
@@ -349,9 +351,13 @@ def _odd_values(f: Field, raw: pd.Series):
         numbers = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) or \
             pd.api.types.is_bool_dtype(raw) else raw
         if pd.api.types.is_float_dtype(numbers):
-            infinite = pd.Series(np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan)), index=raw.index)
+            values = numbers.to_numpy(dtype=float, na_value=np.nan)
+            infinite = pd.Series(np.isinf(values), index=raw.index)
             if infinite.any():
                 yield "values that are infinite", infinite
+            huge = pd.Series(np.isfinite(values) & (np.abs(values) > MAX_MAGNITUDE), index=raw.index)
+            if huge.any():
+                yield f"values beyond {MAX_MAGNITUDE:.0e} in size (an export error?)", huge
     elif f.dtype in ("string", "id") and (raw.dtype == object or pd.api.types.is_string_dtype(raw)
                                           or isinstance(raw.dtype, pd.CategoricalDtype)):
         objects = pd.Series(False, index=raw.index)

@@ -39,7 +39,7 @@ from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_para
 from ccinsight.credentials import redact
 from ccinsight.leftovers import pid_alive, watch_parent
 from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
-from ccinsight.errors import CCInsightError, OutputError, ParameterError
+from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
 
 SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "month": (str, type(None)), "min_cell_size": int,
@@ -78,11 +78,12 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
     raw = read_params_file(path)
     unknown = [k for k in raw if k not in SHARED_KEYS]
     if unknown:
-        raise ParameterError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(SHARED_KEYS)}.")
+        raise ParameterError(f"{where}: unknown key(s) {', '.join(excerpt(str(k), 40).strip(chr(39)) for k in unknown)};"
+                             f" valid keys: {', '.join(SHARED_KEYS)}.")
     for key, types in SHARED_KEYS.items():
         if key in raw and (not isinstance(raw[key], types) or isinstance(raw[key], bool)):
             kind = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-            raise ParameterError(f"{where}: '{key}' must be {kind}, got {raw[key]!r}.")
+            raise ParameterError(f"{where}: '{key}' must be {kind}, got {excerpt(raw[key])}.")
     if "min_cell_size" in raw:
         check_min_cell_size(raw["min_cell_size"], where)
     name = raw.get("deck", "monthly")

@@ -31,6 +31,12 @@ class NotebookFailed(Exception):
     exit_code = 1
 
 
+def excerpt(value, limit: int = 60) -> str:
+    """A value for a message: its repr, cut to ``limit`` characters (a params value can be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def examples(values, limit: int = 5) -> str:
     """Format up to ``limit`` distinct example values for an error message."""
     seen: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ccinsight.config import display_path
-from ccinsight.errors import ParameterError
+from ccinsight.errors import ParameterError, excerpt
 
 PARAMETERS_TAG = "parameters"
 
@@ -38,7 +38,7 @@ class Parameter:
             return float(value) if _base(self.type_text) == "float" and isinstance(value, int) \
                 and not isinstance(value, bool) else value
         raise ParameterError(f"{where}: parameter '{self.name}' must be {self.type_text}, "
-                             f"got {value!r} ({type(value).__name__}).")
+                             f"got {excerpt(value)} ({type(value).__name__}).")
 
 
 def _base(type_text: str) -> str:
@@ -119,7 +119,7 @@ def check_parameters(given: Mapping[str, Any], accepted: Mapping[str, Parameter]
         hints = []
         for k in unknown:
             near = closest(k, accepted)
-            hints.append(f"'{k}'" + (f" (did you mean '{near}'?)" if near else ""))
+            hints.append(excerpt(str(k), 40) + (f" (did you mean '{near}'?)" if near else ""))
         valid = ", ".join(f"{p.name}: {p.type_text}" for p in accepted.values())
         raise ParameterError(f"{where}: unknown parameter {', '.join(hints)}. Valid parameters: {valid}.")
     checked = {k: accepted[k].check(v, where) for k, v in given.items()}

@@ -58,6 +58,7 @@ def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> 
             import pyarrow.parquet as pq
 
             names = pq.read_schema(path).names
+            _no_duplicate_columns(names, f"{shown} (table {table})")
             cols = [c for c in columns if c in names] if columns is not None else None
             return pd.read_parquet(path, columns=cols)
         return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
@@ -100,8 +101,30 @@ def read_source(src) -> pd.DataFrame:
     become one-sentence DataErrors."""
     if src.kind == "sql":
         return _read_sql(src)
-    frames = [_read_source_file(src, path) for path in source_files(src)]
+    paths = source_files(src)
+    frames = [_read_source_file(src, path) for path in paths]
+    for path, frame in zip(paths[1:], frames[1:]):  # a glob's files must agree on their columns
+        if list(frame.columns) != list(frames[0].columns):
+            extra = [str(c) for c in frame.columns if c not in frames[0].columns]
+            lacking = [str(c) for c in frames[0].columns if c not in frame.columns]
+            raise DataError(f"{src.where}: the files of {src.get('file')} do not have the same columns: "
+                            f"{display_path(path)} differs from {display_path(paths[0])}"
+                            + (f" (it also has {', '.join(extra[:5])}" if extra else " (")
+                            + ("; " if extra and lacking else "")
+                            + (f"lacks {', '.join(lacking[:5])}" if lacking else "")
+                            + ("" if extra or lacking else "its columns are in another order") + ").")
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _no_duplicate_columns(names, shown: str) -> None:
+    seen, dups = set(), []
+    for n in names:
+        if n in seen and n not in dups:
+            dups.append(n)
+        seen.add(n)
+    if dups:
+        raise DataError(f"{shown} has more than one column named {', '.join(repr(str(d)) for d in dups[:5])}; "
+                        "rename them in the export.")
 
 
 def _read_source_file(src, path: Path) -> pd.DataFrame:
@@ -119,7 +142,9 @@ def _read_source_file(src, path: Path) -> pd.DataFrame:
         sheet = src.get("sheet", 0)
         if sheet != 0 and sheet not in book.sheet_names:
             raise DataError(f"{shown} has no sheet {sheet!r}; sheets: {', '.join(book.sheet_names)}.")
-        return book.parse(sheet)
+        frame = book.parse(sheet, skiprows=src.get("skip_rows") or 0)
+        _no_duplicate_columns([str(c).split(".")[0] if str(c) != c else c for c in frame.columns], shown)
+        return frame
     if kind == "duckdb":
         import duckdb
 
@@ -135,6 +160,7 @@ def _read_source_file(src, path: Path) -> pd.DataFrame:
         encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
     try:
         return pd.read_csv(path, sep=src.get("sep") or ",", encoding=encoding, low_memory=False,
+                           skiprows=src.get("skip_rows") or 0,
                            skipinitialspace=False)
     except UnicodeDecodeError as err:
         raise DataError(f"{shown} is not {encoding} text (byte {err.start}: "

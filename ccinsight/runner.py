@@ -117,6 +117,11 @@ def _local_kernel_manager():
             # a private folder per kernel: concurrent runs must never share socket files
             return os.path.join(tempfile.mkdtemp(prefix=leftovers.tagged(KERNEL_DIR_PREFIX)), "kernel")
 
+        @default("connection_file")
+        def _default_connection_file(self):
+            # beside the sockets, so a killed run's litter is one folder the next start clears
+            return os.path.join(os.path.dirname(self.ip), "connection.json")
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             # the kernel's own stderr (e.g. socket errors as it dies) goes to a log file, not
             # into the user's terminal; what went wrong is reported by the runner

@@ -46,6 +46,7 @@ KEYS = {
     "sep": "CSV field separator (default ,)",
     "encoding": "text encoding (default utf-8, with or without a byte-order mark)",
     "sheet": "Excel sheet name (default the first sheet)",
+    "skip_rows": "rows above the header to skip, e.g. title rows of an Excel sheet (default 0)",
     "date_format": "strftime format of the dates, e.g. %m/%d/%y; or contract column -> format",
     "filter": "rows to keep, a column expression on the export's columns, e.g. duration > 0 (no code)",
     "columns": "contract column -> the export's column",
@@ -112,6 +113,9 @@ def _check_option_types(spec: Mapping[str, Any], here: str) -> None:
     for key in ("file", "url", "table", "query", "sep", "encoding", "filter", "row_id"):
         if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
             fail(key, "non-empty text", spec[key])
+    if "skip_rows" in spec and (isinstance(spec["skip_rows"], bool) or not isinstance(spec["skip_rows"], int)
+                                or not 0 <= spec["skip_rows"] <= 1000):
+        fail("skip_rows", "a number of rows from 0 to 1000", spec["skip_rows"])
     if "sheet" in spec and (isinstance(spec["sheet"], bool) or not isinstance(spec["sheet"], (str, int))):
         fail("sheet", "a sheet name or number", spec["sheet"])
     fmt = spec.get("date_format")

@@ -58,3 +58,13 @@ def test_pooling_leaves_no_small_group_recoverable_by_subtraction():
     assert (counts >= 5).all() and counts.sum() == len(labels)
     # when nothing is small, nothing is pooled
     assert pool_small(pd.Series(["a"] * 6 + ["b"] * 5), 5)[1] == []
+
+
+def test_a_huge_value_is_quoted_as_an_excerpt(tmp_path):
+    accepted = params.notebook_parameters(deck.REGISTRY["attrition_survival"].notebook)
+    with pytest.raises(ParameterError) as err:
+        params.check_parameters({"seats_needed": "x" * 500_000}, accepted, "params file p.yaml")
+    assert "must be int" in str(err.value) and len(str(err.value)) < 400
+    with pytest.raises(ParameterError) as err:
+        params.check_parameters({"y" * 100_000: 1}, accepted, "params file p.yaml")
+    assert "unknown parameter" in str(err.value) and len(str(err.value)) < 1500

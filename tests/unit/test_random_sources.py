@@ -76,3 +76,43 @@ def test_odd_sources_get_a_message(tmp_path, case):
     words = {"tenure overflow": "years", "symlink loop": "link", "folder as file": "folder",
              "bad date format": "%Q-%Y"}[case]
     assert words in result.text, result.text
+
+
+def test_glob_files_with_different_columns_are_named(tmp_path):
+    pd.DataFrame({"agent_id": ["a1"], "site": ["s"]}).to_csv(tmp_path / "hr-1.csv", index=False)
+    pd.DataFrame({"agent_id": ["a2"], "Site": ["s"]}).to_csv(tmp_path / "hr-2.csv", index=False)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"sources": {"agents": {"file": str(tmp_path / "hr-*.csv")}}}))
+    result = cli("validate", "--params", str(path))
+    assert result.code == 2 and "do not have the same columns" in result.err
+    assert "hr-2.csv differs from" in result.err and "also has Site; lacks site" in result.err
+
+
+def test_duplicate_parquet_columns_are_named(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shutil_data = tmp_path / "data"
+    shutil_data.mkdir()
+    pq.write_table(pa.table([pa.array(["a1"]), pa.array(["s"]), pa.array(["t"])], names=["agent_id", "site", "site"]),
+                   shutil_data / "agents.parquet")
+    result = cli("validate", "--data", str(shutil_data))
+    assert result.code == 2 and "more than one column named 'site'" in result.err
+
+
+def test_excel_title_rows_are_skipped(tmp_path):
+    with pd.ExcelWriter(tmp_path / "hr.xlsx") as xl:
+        pd.DataFrame([["Headcount report"], ["as of October"]]).to_excel(xl, index=False, header=False)
+        pd.DataFrame({"agent_id": ["a1"], "site": ["s"]}).to_excel(xl, index=False, startrow=2)
+    from ccinsight import readers, sources
+
+    src = sources.parse({"agents": {"file": str(tmp_path / "hr.xlsx"), "skip_rows": 2}})["agents"]
+    assert readers.read_source(src).columns.tolist() == ["agent_id", "site"]
+
+
+def test_absurd_magnitudes_are_named():
+    from ccinsight import contract
+
+    frame = pd.DataFrame({"hiring_channel": ["a", "b"], "cost_per_hire": [1500.0, 3e15]})
+    _, report = contract.validate({"channels": frame}, {"channels": "channels.csv"})
+    assert "channels.cost_per_hire in channels.csv: values beyond 1e+12 in size" in str(report)
