@@ -85,3 +85,25 @@ def test_debug_shows_the_traceback(small_copy):
     (small_copy / "training.parquet").unlink()
     result = run_cli("--debug", "validate", "--data", str(small_copy))
     assert result.code != 0 and "Traceback" in result.text
+
+
+def test_hostile_params_run_no_code_and_write_no_file(small_data, tmp_path):
+    """The two ways params could write a file before: a filter calling os.system, and a DuckDB
+    query with COPY. Both are refused (exit 2) and no file appears."""
+    import duckdb
+
+    db = tmp_path / "hr.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE agents AS SELECT * FROM read_parquet('{small_data / 'agents.parquet'}')")
+    cases = {
+        "filter": {"agents": {"file": str(small_data / "agents.parquet"),
+                              "filter": "@os.system('touch pwned-filter') == 0"}},
+        "copy": {"agents": {"file": str(db), "query": "COPY (SELECT 1) TO 'pwned-copy.csv'"}},
+        "read other files": {"agents": {"file": str(db), "query": "SELECT * FROM read_csv_auto('/etc/passwd')"}},
+    }
+    for name, spec in cases.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({"sources": spec}))
+        result = run_cli("validate", "--params", f"{name}.yaml", cwd=tmp_path)
+        assert result.code == 2 and "Traceback" not in result.text, (name, result.text)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.yaml", "filter.yaml", "hr.duckdb",
+                                                            "read other files.yaml"]

@@ -205,3 +205,19 @@ def test_a_password_with_url_characters_reaches_only_its_server(postgres, tmp_pa
             con.execute(sa.text(f"ALTER USER {USER} PASSWORD '{PASSWORD}'"))
         restore.dispose()
         admin.dispose()
+
+
+def test_a_password_in_the_query_string_reaches_no_output(postgres, tmp_path):
+    """The password as a URL query parameter (from the environment; a literal one is refused)."""
+    url = postgres.replace(":${CCINSIGHT_DB_PASSWORD}@", "@") + "?password=${CCINSIGHT_DB_PASSWORD}"
+    literal = tmp_path / "literal.yaml"
+    literal.write_text(yaml.safe_dump({"sources": _sources(url.replace("${CCINSIGHT_DB_PASSWORD}", PASSWORD))}))
+    refused = run_cli("validate", "--params", str(literal))
+    assert refused.code == 2 and "credentials never go in params files" in refused.err
+    assert PASSWORD not in refused.text
+    params = tmp_path / "deck.yaml"
+    params.write_text(yaml.safe_dump({"deck": "pgq", "month": "2026-06", "sources": _sources(url),
+                                      "notebooks": {"attrition_survival": {}}}))
+    result = run_cli("deck", "--params", str(params), "--out", str(tmp_path / "out"), env=ENV)
+    assert result.code == 0, result.text
+    assert _no_password_in(tmp_path / "out") == [] and PASSWORD not in result.text
