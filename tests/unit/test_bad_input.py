@@ -103,7 +103,11 @@ def _documented() -> dict[str, tuple[str, str]]:
 
 def doc_row(case: str, message: str, data, tmp) -> str:
     """The docs/bad-input.md row of a case: paths as <data> and <tmp>, one line, cut at 400."""
-    text = " ".join(message.replace(str(data), "<data>").replace(str(tmp), "<tmp>").split()).replace("|", "&#124;")
+    from ccinsight.config import display_path
+
+    for real, shown in ((data, "<data>"), (tmp, "<tmp>")):  # as printed: absolute, or relative to the project
+        message = message.replace(str(real), shown).replace(display_path(real), shown)
+    text = " ".join(message.split()).replace("|", "&#124;")
     if len(text) > 400:
         text = text[:400].rsplit(" ", 1)[0] + " ..."
     return f"| {case} | 2 | {text} |"
