@@ -30,7 +30,7 @@ def input_files(data: str, sources: dict | None = None, tables: list[str] | None
     parsed = parse(sources)
     out = []
     for name in tables or list(contract.TABLES):
-        if sources:
+        if parsed:
             src = parsed.get(name)
             if src is None:
                 continue

@@ -32,6 +32,7 @@ from ccinsight import __version__
 from ccinsight import audit
 from ccinsight import findings as findings_mod
 from ccinsight import period as period_mod
+from ccinsight.period import parse_months
 from ccinsight import wording
 from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
@@ -58,11 +59,6 @@ class DeckPlan:
     sources: dict[str, Any]  # the params' sources section, {} when the data folder is read
     min_cell_size: int
     source: str
-
-
-def parse_months(spec: str, where: str = "--months") -> tuple[pd.Period, ...]:
-    """``2025-01:2025-12`` (inclusive) or a single ``2025-01`` (see :mod:`ccinsight.period`)."""
-    return period_mod.parse_months(spec, where)
 
 
 def load_plan(params_file: str | Path | None = None, month: str | None = None, months: str | None = None) -> DeckPlan:
@@ -143,6 +139,12 @@ def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Peri
 
 
 # --------------------------------------------------------------------------- execution
+def read_by(notebook: str, inputs: list[dict]) -> list[dict]:
+    """The fingerprinted inputs a notebook reads (its analysis' tables): what it re-checks."""
+    analysis = REGISTRY[notebook]
+    return [i for i in inputs if i["table"] in analysis.tables + analysis.optional_tables]
+
+
 def run_task(task: dict) -> dict:
     """Run one notebook of a deck (in a worker process); never raises."""
     from ccinsight import runner
@@ -388,7 +390,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: b
     tmp.mkdir()
     inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
     tasks = [{"notebook": nb, "month": str(month), "out": str(tmp / ".work" / nb), "timeout_s": timeout_s,
-              "where": f"params file {plan.source}, section '{nb}'", "inputs": inputs,
+              "where": f"params file {plan.source}, section '{nb}'", "inputs": read_by(nb, inputs),
               "parameters": {**values, "month": str(month)}} for nb, values in plan.runs.items()]
     results = []
     started = time.perf_counter()

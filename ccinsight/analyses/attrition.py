@@ -29,8 +29,8 @@ from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import pool_small
-from ccinsight.survival import (attrition_at, fit_km, greenwood_var, survival_at, survival_difference,
-                                survival_table)
+from ccinsight.survival import (attrition_at, fit_km, greenwood_var, retention_at, survival_at,
+                                survival_difference, survival_table)
 
 TENURE_TICKS = (0, 30, 60, 90, 180, 365)
 HORIZONS = (30, 60, 90)
@@ -203,8 +203,8 @@ class AttritionResult:
         durations = np.asarray(self.overall.durations)
         rows = []
         for t in TENURE_TICKS:
-            a = attrition_at(self.overall, t)
-            rows.append({"day": t, "survival": 1 - a["attrition"], "low": 1 - a["high"], "high": 1 - a["low"],
+            r = retention_at(self.overall, t)
+            rows.append({"day": t, "survival": r["retention"], "low": r["low"], "high": r["high"],
                          "at_risk": int((durations >= t).sum())})
         return pd.DataFrame(rows)
 
@@ -212,7 +212,8 @@ class AttritionResult:
         """Headline numbers, typed (see :class:`AttritionFindings`)."""
         n = int(len(self.table))
         horizon = {t: attrition_at(self.overall, t) for t in HORIZONS}
-        year = self.survival_curve().set_index("day").loc[365]
+        curve = self.survival_curve()
+        year = curve.set_index("day").loc[365]
         median = self.overall.median_survival_time_
         s = self.seats
         return AttritionFindings(
@@ -224,7 +225,7 @@ class AttritionResult:
             survival_1y=Estimate.of(year["survival"], year["low"], year["high"], year["at_risk"])
             if year["at_risk"] > 0 else None,
             median_tenure_days=float(median) if np.isfinite(median) else None,
-            survival_curve=to_jsonable(self.survival_curve()), group_by=self.group_by,
+            survival_curve=to_jsonable(curve), group_by=self.group_by,
             groups=to_jsonable(self.group_table[["group", "n", "exits", "attrition_90d", "low", "high"]]
                                if len(self.group_table) else []),
             pooled_groups=list(self.pooled), logrank_p=to_jsonable(self.logrank_p),

@@ -26,7 +26,7 @@ from ccinsight.plotting import new_axes
 from ccinsight.performance import check_metric, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
 from ccinsight.stats import mean_interval, wilson
-from ccinsight.survival import attrition_at, fit_km, greenwood_var, retention_at, survival_table
+from ccinsight.survival import fit_km, greenwood_var, retention_at, survival_at, survival_table
 
 
 @dataclass(frozen=True)
@@ -273,9 +273,9 @@ def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str =
     rows = []
     for channel, g in table.groupby("hiring_channel", sort=True):
         kmf = fit_km(g["duration_days"], g["event"], channel, alpha)
-        a = attrition_at(kmf, 90)
-        row = {"hiring_channel": channel, "hires": len(g), "retention_90d": 1 - a["attrition"],
-               "low": 1 - a["high"], "high": 1 - a["low"]}
+        r90 = retention_at(kmf, 90)
+        row = {"hiring_channel": channel, "hires": len(g), "retention_90d": r90["retention"],
+               "low": r90["low"], "high": r90["high"]}
         var = greenwood_var(kmf, 90)
         s = row["retention_90d"]
         row["_n_eff"] = s * (1 - s) / var if var > 0 else float(len(g))
@@ -327,8 +327,8 @@ def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str =
         drive = table[inside]
         normal = table[same & ~inside]
         k_b = fit_km(drive["duration_days"], drive["event"], "drive", alpha)
-        r60 = 1 - attrition_at(k_b, 60)["attrition"]
-        normal60 = 1 - attrition_at(fit_km(normal["duration_days"], normal["event"], "n", alpha), 60)["attrition"] \
+        r60 = survival_at(k_b, 60)
+        normal60 = survival_at(fit_km(normal["duration_days"], normal["event"], "n", alpha), 60) \
             if len(normal) >= min_cell_size else np.nan
         burst_rows.append({"channel": b.channel, "start": b.start.date(), "end": b.end.date(), "hires": b.hires,
                            "retention_60d": r60, "channel_normal_retention_60d": normal60})
