@@ -98,8 +98,8 @@ TABLES: dict[str, Table] = {
                 Field("team", "string", "Team (about 15 agents per team leader)."),
                 Field("hire_date", "date", "First day of employment (training starts)."),
                 Field("exit_date", "date", "Last day of employment; empty while employed.", nullable=True),
-                Field("exit_type", "string", "voluntary / involuntary; empty while employed.",
-                      nullable=True, checks=(_one_of(["voluntary", "involuntary"]),)),
+                Field("exit_type", "string", "voluntary / involuntary (unknown where the export does not say); "
+                      "empty while employed.", nullable=True, checks=(_one_of(["voluntary", "involuntary", "unknown"]),)),
                 Field("hiring_channel", "string",
                       "Where the hire came from (referral, job_board, campus, agency, walk_in, "
                       "social_media, rehire, ...)."),

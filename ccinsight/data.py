@@ -33,6 +33,15 @@ class Dataset:
     skipped: dict[str, str] = field(default_factory=dict)  # wanted table -> why it is absent
     notes: list[str] = field(default_factory=list)  # what a source mapping (and the month's cut) did
     month: pd.Period | None = None  # the analysis month; None: the latest complete month of the tables
+    #: The date of a tenure-only export (``sources.agents.tenure.as_of``). Such data have no
+    #: calendar: hire dates are made up as snapshot - tenure, so nothing may be windowed or
+    #: filtered on them, and the snapshot is the one date the analysis is as of.
+    snapshot: pd.Timestamp | None = None
+
+    @property
+    def calendar(self) -> bool:
+        """Do the agents' hire and exit dates mean what they say? (False for a tenure-only export.)"""
+        return self.snapshot is None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         try:
@@ -73,12 +82,15 @@ class Dataset:
     @property
     def period(self) -> pd.Period:
         """The analysis month."""
-        return self.month if self.month is not None else self.latest_complete_month()
+        if self.month is not None:
+            return self.month
+        return self.snapshot.to_period("M") if self.snapshot is not None else self.latest_complete_month()
 
     @property
     def as_of(self) -> pd.Timestamp:
-        """The last day of the analysis month: what every analysis of this data knows."""
-        return period_mod.month_end(self.period)
+        """The last day of the analysis month (a tenure-only export: the date it was taken):
+        what every analysis of this data knows."""
+        return self.snapshot if self.snapshot is not None else period_mod.month_end(self.period)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n} {len(df):,} rows" for n, df in self.tables.items())
@@ -136,7 +148,19 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
 
 
 def cut(ds: Dataset, month: pd.Period | None) -> Dataset:
-    """The data set as it stood at the end of ``month`` (default: its latest complete month)."""
+    """The data set as it stood at the end of ``month`` (default: its latest complete month).
+
+    A tenure-only export is as of the date it was taken: ``month`` must be that date's
+    month (or None), since its tenures cannot be wound back or forward.
+    """
+    if ds.snapshot is not None:
+        taken = ds.snapshot.to_period("M")
+        if month is not None and month != taken:
+            raise DataError(f"The agents export gives tenure as of {ds.snapshot.date()} (sources: agents.tenure.as_of) "
+                            f"and has no hire dates, so it can only be analysed as of that date: set month to {taken} "
+                            f"(or leave it empty), not {month}.")
+        tables, notes = period_mod.as_observed(ds.tables, ds.snapshot)
+        return replace(ds, tables=tables, notes=ds.notes + notes, month=taken)
     latest = ds.latest_complete_month()
     month = month or latest
     if month > latest:
@@ -196,8 +220,9 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
         report.raise_if_failed()
     files = {t: resolve_path(str(parsed[t].get("file"))) for t in use
              if parsed[t].get("file") and resolve_path(str(parsed[t].get("file"))).is_file()}
+    tenure = parsed["agents"].get("tenure") if "agents" in use else None
     return Dataset(root=project_root(), tables=typed, files=files, report=report, sources=labels, skipped=skipped,
-                   notes=notes)
+                   notes=notes, snapshot=pd.Timestamp(str(tenure["as_of"])).normalize() if tenure else None)
 
 
 def _with_alias(problem: contract.Problem, aliases: dict[str, dict[str, str]]) -> contract.Problem:

@@ -450,9 +450,12 @@ def _derive_tenure(m: _Mapping) -> None:
                   examples(df.loc[too_long, col]))
         tenure = tenure.where(~too_long)
     m.out["hire_date"], m.out["exit_date"] = dates_from_tenure(tenure, gone, as_of, unit)
-    m.notes.append(f"{src.table}: hire and exit dates derived from tenure '{col}' ({unit}) and '{left}' as of "
-                   f"{as_of.date()}; leavers are placed as if they left on that date, so durations are exact "
-                   "but calendar dates of leavers are not.")
+    if "exit_type" not in m.out and "exit_type" not in (src.get("constants") or {}):
+        m.out["exit_type"] = pd.Series("unknown", index=m.out.index, dtype="string").where(gone.to_numpy())
+        m.notes.append(f"{src.table}: the export does not say why people left: exit_type is 'unknown'.")
+    m.notes.append(f"{src.table}: tenure '{col}' ({unit}) and '{left}' as of {as_of.date()}: the data have no "
+                   "calendar (survival durations are exact; hire dates are placeholders, so nothing is windowed "
+                   "or filtered on them and no dates are reported).")
 
 
 def _derive_dates(m: _Mapping) -> None:

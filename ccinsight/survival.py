@@ -118,3 +118,23 @@ def survival_difference(kmf_a, kmf_b, t: float) -> dict:
     a, b = retention_at(kmf_a, t), retention_at(kmf_b, t)
     d, low, high = mover_difference(a["retention"], a["low"], a["high"], b["retention"], b["low"], b["high"])
     return {"difference": d, "low": low, "high": high}
+
+
+def fixed_time_test(kmf_a, kmf_b, t: float) -> float:
+    """p-value of S_a(t) = S_b(t): the log(-log S) chi-square test of Klein et al. (2007),
+    which lifelines implements as ``survival_difference_at_fixed_point_in_time_test``.
+
+    lifelines interpolates the variance linearly between event times; the Kaplan-Meier
+    variance is a step function, so this takes Greenwood's value at ``t`` (the two agree
+    whenever ``t`` is on both fits' timelines). NaN where a survival is 0 or 1 at ``t``.
+    """
+    from scipy.stats import chi2
+
+    sa, sb = survival_at(kmf_a, t), survival_at(kmf_b, t)
+    if not (0 < sa < 1 and 0 < sb < 1):
+        return float("nan")
+    var = greenwood_var(kmf_a, t) / (sa * np.log(sa)) ** 2 + greenwood_var(kmf_b, t) / (sb * np.log(sb)) ** 2
+    if var <= 0:
+        return float("nan")
+    x = (np.log(-np.log(sa)) - np.log(-np.log(sb))) ** 2 / var
+    return float(chi2.sf(x, 1))

@@ -33,7 +33,14 @@ from ccinsight.survival import (attrition_at, fit_km, greenwood_var, retention_a
                                 survival_difference, survival_table)
 
 TENURE_TICKS = (0, 30, 60, 90, 180, 365)
-HORIZONS = (30, 60, 90)
+HORIZONS = (30, 60, 90)  # the default horizons, days of tenure
+
+
+def tenure_ticks(horizons) -> tuple[int, ...]:
+    """Tenure days the survival curve is reported at: the horizons, 90 days (probation), and
+    half a year and a year, or twice the longest horizon when that is further."""
+    longest = max(max(horizons), 365)
+    return tuple(sorted({0, 90, 180, *horizons, longest if longest == 365 else 2 * max(horizons)}))
 GROUPABLE = ("onboarding_program", "hiring_channel", "site", "hire_quarter", "cohort_id", "school", "team",
              "exit_type")
 
@@ -45,28 +52,34 @@ class AttritionFindings(Findings):
     tracked = (Tracked("attrition_90d", "90-day attrition", higher_is_better=False),
                Tracked("hires_for_seats", "hires for the seats plan", higher_is_better=False))
 
-    as_of: str = fact("the analysis date: the last day of the analysis month", "date")
-    window_start: str = fact("first hire date of the window", "date")
-    first_hire: str = fact("first hire date in the population", "date")
-    last_hire: str = fact("last hire date in the population", "date")
+    as_of: str = fact("the analysis date: the last day of the analysis month (tenure-only data: the date the "
+                      "export was taken)", "date")
+    calendar: bool = fact("false for tenure-only data: hire dates are unknown, so no window, drive or date "
+                          "is used", "flag")
+    window_start: str | None = fact("first hire date of the window (null: no window)", "date")
+    first_hire: str | None = fact("first hire date in the population (null: no calendar)", "date")
+    last_hire: str | None = fact("last hire date in the population (null: no calendar)", "date")
     n_hires: int = fact("hires in the population (bulk drives excluded)", "count")
     n_exits: int = fact("of them, exits up to as_of", "count")
-    attrition_30d: Estimate = fact("share gone within 30 days (Kaplan-Meier)", "share")
-    attrition_60d: Estimate = fact("share gone within 60 days (Kaplan-Meier)", "share")
-    attrition_90d: Estimate = fact("share gone within 90 days (Kaplan-Meier)", "share")
+    attrition_90d: Estimate = fact("share gone within 90 days, the probation standard (Kaplan-Meier)", "share")
+    horizons: list = fact("share gone within each horizon of the parameter (days of tenure): day, attrition, "
+                          "low, high, at_risk (hires followed that long)", "records")
     survival_1y: Estimate | None = fact("share still here after 365 days; n is the hires followed that long",
                                         "share")
     median_tenure_days: float | None = fact("median tenure (null while over half are still here)", "days")
-    survival_curve: list = fact("share still here at 0, 30, 60, 90, 180, 365 days: day, survival, low, high, "
-                                "at_risk", "records")
+    survival_curve: list = fact("share still here at 0, the horizons, 90, 180 and 365 days (or twice the longest "
+                                "horizon): day, survival, low, high, at_risk", "records")
     group_by: str = fact("the column groups are compared by", "text")
-    groups: list = fact("per group: group, n, exits, attrition_90d, low, high", "records")
+    groups: list = fact("per group: group, n, exits, median_tenure_days, attrition_90d, low, high, and "
+                        "horizons (day, attrition, low, high)", "records")
     pooled_groups: list = fact("groups under min_cell_size hires pooled as 'other'", "list")
     logrank_p: float | None = fact("log-rank test of equal survival curves across groups (whole follow-up)", "p")
     difference_90d: list = fact("90-day survival of each group minus the largest (MOVER interval): group, "
                                 "reference, difference, low, high", "records")
-    cox: list = fact("Cox model: covariate, hazard_ratio, low, high, p", "records")
-    ph_violations: list = fact("covariates breaking the proportional-hazards assumption", "list")
+    cox: list = fact("Cox model: covariate, hazard_ratio, low, high, p, p_adj (Holm across the terms), "
+                     "ph_p_adj (proportional-hazards check, Holm across the terms)", "records")
+    ph_violations: list = fact("covariates breaking the proportional-hazards assumption (Holm-adjusted "
+                               "p < alpha): their hazard ratio is an average over tenure", "list")
     clustered_exit_share: float | None = fact("share of close exit pairs from the same school", "share")
     clustered_exit_share_chance: float | None = fact("the same share with schools permuted", "share")
     clustered_exit_p: float | None = fact("permutation p-value of the clustering", "p")
@@ -85,9 +98,12 @@ class AttritionFindings(Findings):
     notes: list = fact("what was left out and why", "list")
 
     def headlines(self) -> list[str]:
-        a = {d: getattr(self, f"attrition_{d}d").text("share") for d in (30, 60, 90)}
-        lines = [f"90-day attrition: {a[90]} of {wording.count(self.n_hires)} hires (hired {self.first_hire} to "
-                 f"{self.last_hire}, followed to {self.as_of}); 30-day {a[30]}; 60-day {a[60]}."]
+        who = (f"hired {self.first_hire} to {self.last_hire}, followed to {self.as_of}" if self.calendar else
+               f"tenure as of {self.as_of}; the data have no hire dates")
+        at = "; ".join(f"within {h['day']} days {wording.estimate(h['attrition'], h['low'], h['high'], 'share')}"
+                       for h in self.horizons if h["day"] != 90)
+        lines = [f"90-day attrition: {self.attrition_90d.text('share')} of {wording.count(self.n_hires)} hires "
+                 f"({who})" + (f"; {at}." if at else ".")]
         if len(self.groups) >= 2:
             parts = "; ".join(f"{g['group']}: {wording.estimate(g['attrition_90d'], g['low'], g['high'], 'share')}, "
                               f"n = {wording.count(g['n'])}" for g in self.groups)
@@ -117,10 +133,19 @@ class AttritionFindings(Findings):
         for d in self.difference_90d:
             lines.append(f"- 90-day survival of {md(d['group'])} minus {md(d['reference'])}: "
                          f"{wording.estimate(d['difference'], d['low'], d['high'], 'points')}.")
-        sig = [c for c in self.cox if c["p"] is not None and c["p"] < self.alpha]
+        sig = [c for c in self.cox if c.get("p_adj") is not None and c["p_adj"] < self.alpha]
         if sig:
-            hr = "; ".join(f"{md(c['covariate'])} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})" for c in sig)
-            lines.append(f"- Holding the other factors equal (Cox model), the risk of leaving is multiplied by: {hr}.")
+            def term(c):
+                hr = f"{md(c['covariate'])} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})"
+                return hr + (", on average over tenure (its effect changes with tenure)"
+                             if c["covariate"] in self.ph_violations else "")
+            lines.append(f"- Holding the other factors in the model equal (Cox model), leaving goes with a risk "
+                         f"multiplied by: {'; '.join(term(c) for c in sig)}. Only terms with Holm-adjusted "
+                         f"p < {self.alpha:g} across the {len(self.cox)} terms are listed; these are associations, "
+                         "not proof of cause.")
+        elif self.cox:
+            lines.append(f"- No term of the Cox model stands out after Holm adjustment across its {len(self.cox)} "
+                         "terms (which is not evidence that none matters).")
         if self.ph_violations:
             lines.append(f"- The Cox model's proportional-hazards assumption does not hold for "
                          f"{md(', '.join(self.ph_violations))}: read those hazard ratios as averages over tenure.")
@@ -130,7 +155,8 @@ class AttritionFindings(Findings):
                          f"from the same school {wording.share(self.clustered_exit_share)} of the time, against "
                          f"{wording.share(self.clustered_exit_share_chance)} by chance "
                          f"({wording.p_value(self.clustered_exit_p)}): "
-                         + ("departures cluster, so one leaver may pull classmates out." if clusters
+                         + ("departures of classmates cluster in time (an association: it may reflect shared "
+                            "conditions as much as one leaver pulling others out)." if clusters
                             else "the data show no clear clustering."))
         if self.hires_for_seats is not None:
             lines.append(f"- The seats plan counts {wording.share(self.seats_survival_90d)} still here at day 90 and "
@@ -148,7 +174,7 @@ class AttritionResult:
 
     table: pd.DataFrame
     as_of: pd.Timestamp
-    window_start: pd.Timestamp
+    window_start: pd.Timestamp | None
     group_by: str
     overall: object  # lifelines KaplanMeierFitter
     groups: dict  # group label -> KaplanMeierFitter
@@ -165,20 +191,24 @@ class AttritionResult:
     alpha: float
     notes: tuple[str, ...] = field(default=())
     pooled: tuple[str, ...] = field(default=())
+    horizon_days: tuple[int, ...] = HORIZONS
+    calendar: bool = True
 
     def __repr__(self) -> str:
         t = self.table
-        return (f"AttritionResult({len(t):,} hires, {int(t['event'].sum()):,} exits, hired "
-                f"{t['hire_date'].min():%Y-%m}..{t['hire_date'].max():%Y-%m}, as of {self.as_of.date()}, "
-                f"by {self.group_by})")
+        hired = f"hired {t['hire_date'].min():%Y-%m}..{t['hire_date'].max():%Y-%m}" if self.calendar else \
+            "tenure-only data"
+        return (f"AttritionResult({len(t):,} hires, {int(t['event'].sum()):,} exits, {hired}, "
+                f"as of {self.as_of.date()}, by {self.group_by})")
 
     # ---------------------------------------------------------------- tables
     def horizons(self) -> pd.DataFrame:
-        """30/60/90-day attrition with intervals, overall and per group."""
+        """Attrition within each horizon with intervals, overall and per group."""
         rows = []
         for label, kmf in [("all hires", self.overall), *self.groups.items()]:
-            for t in HORIZONS:
-                rows.append({"group": label, "day": t, **attrition_at(kmf, t)})
+            followed = np.asarray(kmf.durations)
+            for t in self.horizon_days:
+                rows.append({"group": label, "day": t, **attrition_at(kmf, t), "at_risk": int((followed >= t).sum())})
         return pd.DataFrame(rows)
 
     def horizons_table(self) -> pd.DataFrame:
@@ -202,7 +232,7 @@ class AttritionResult:
         number still under observation (hires followed at least that long)."""
         durations = np.asarray(self.overall.durations)
         rows = []
-        for t in TENURE_TICKS:
+        for t in tenure_ticks(self.horizon_days):
             r = retention_at(self.overall, t)
             rows.append({"day": t, "survival": r["retention"], "low": r["low"], "high": r["high"],
                          "at_risk": int((durations >= t).sum())})
@@ -211,26 +241,35 @@ class AttritionResult:
     def findings(self) -> AttritionFindings:
         """Headline numbers, typed (see :class:`AttritionFindings`)."""
         n = int(len(self.table))
-        horizon = {t: attrition_at(self.overall, t) for t in HORIZONS}
+        a90 = attrition_at(self.overall, 90)
         curve = self.survival_curve()
-        year = curve.set_index("day").loc[365]
+        year = curve.set_index("day").loc[365] if 365 in set(curve["day"]) else None
         median = self.overall.median_survival_time_
         s = self.seats
+        h = self.horizons()
+        groups = []
+        for g in self.group_table.to_dict("records"):
+            sub = h[h["group"] == g["group"]]
+            groups.append({k: g[k] for k in ("group", "n", "exits", "median_tenure_days", "attrition_90d", "low",
+                                             "high")}
+                          | {"horizons": sub[["day", "attrition", "low", "high"]].to_dict("records")})
+        dated = self.calendar
         return AttritionFindings(
-            as_of=self.as_of.date().isoformat(), window_start=self.window_start.date().isoformat(),
-            first_hire=self.table["hire_date"].min().date().isoformat(),
-            last_hire=self.table["hire_date"].max().date().isoformat(),
+            as_of=self.as_of.date().isoformat(), calendar=dated,
+            window_start=self.window_start.date().isoformat() if dated and self.window_start is not None else None,
+            first_hire=self.table["hire_date"].min().date().isoformat() if dated else None,
+            last_hire=self.table["hire_date"].max().date().isoformat() if dated else None,
             n_hires=n, n_exits=int(self.table["event"].sum()),
-            **{f"attrition_{t}d": Estimate.of(h["attrition"], h["low"], h["high"], n) for t, h in horizon.items()},
+            attrition_90d=Estimate.of(a90["attrition"], a90["low"], a90["high"], n),
+            horizons=to_jsonable(h[h["group"] == "all hires"].drop(columns="group")),
             survival_1y=Estimate.of(year["survival"], year["low"], year["high"], year["at_risk"])
-            if year["at_risk"] > 0 else None,
+            if year is not None and year["at_risk"] > 0 else None,
             median_tenure_days=float(median) if np.isfinite(median) else None,
-            survival_curve=to_jsonable(curve), group_by=self.group_by,
-            groups=to_jsonable(self.group_table[["group", "n", "exits", "attrition_90d", "low", "high"]]
-                               if len(self.group_table) else []),
+            survival_curve=to_jsonable(curve), group_by=self.group_by, groups=to_jsonable(groups),
             pooled_groups=list(self.pooled), logrank_p=to_jsonable(self.logrank_p),
             difference_90d=to_jsonable(self.difference_90d),
-            cox=to_jsonable(self.cox[["covariate", "hazard_ratio", "low", "high", "p"]]) if self.cox is not None else [],
+            cox=to_jsonable(self.cox[["covariate", "hazard_ratio", "low", "high", "p", "p_adj", "ph_p_adj"]])
+            if self.cox is not None else [],
             ph_violations=(self.ph_test.loc[self.ph_test["violated"], "covariate"].tolist()
                            if self.ph_test is not None else []),
             clustered_exit_share=self.clustering.get("share"), clustered_exit_share_chance=self.clustering.get("chance"),
@@ -255,8 +294,9 @@ class AttritionResult:
         lines = [f"- {md(n)}" for n in self.cox_notes]
         if self.ph_test is not None:
             bad = self.ph_test[self.ph_test["violated"]]
-            lines.append("- Proportional-hazards check (Schoenfeld residuals vs rank of time, lifelines): "
-                         + ("no covariate breaks the assumption at the 5% level." if bad.empty else
+            lines.append("- Proportional-hazards check (Schoenfeld residuals vs rank of time, lifelines; Holm "
+                         "across the terms): "
+                         + (f"no covariate clearly breaks the assumption at the {self.alpha:.0%} level." if bad.empty else
                             f"the assumption fails for {md(', '.join(bad['covariate']))} "
                             "(their effect changes with tenure; the hazard ratio is an average)."))
         return Markdown("\n".join(lines) or "- No notes.")
@@ -270,15 +310,16 @@ class AttritionResult:
         fitters = list(self.groups.values()) or [self.overall]
         for kmf in fitters:
             kmf.plot_survival_function(ax=ax, ci_show=True, **kwargs)
-        ax.set_xlim(0, 365)
-        ax.set_xticks(TENURE_TICKS)
+        ticks = tenure_ticks(self.horizon_days)
+        ax.set_xlim(0, ticks[-1])
+        ax.set_xticks(ticks)
         ax.set_xlabel("tenure (days since hire)")
         ax.set_ylabel("share still employed")
         ax.set_title(f"Who is still here after d days, by {self.group_by}")
         ax.legend(frameon=False, loc="lower left", fontsize="small")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], xticks=list(TENURE_TICKS))
+            add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], xticks=list(ticks))
         return ax
 
     def plot_hazard(self, ax=None, bandwidth_days: float = 7.0, **kwargs):
@@ -288,11 +329,12 @@ class AttritionResult:
         ax = new_axes(ax, figsize=(9, 3.5))
         naf = NelsonAalenFitter().fit(self.table["duration_days"], self.table["event"])
         hazard = naf.smoothed_hazard_(bandwidth_days)
-        hazard = hazard[hazard.index <= 365]
+        ticks = tenure_ticks(self.horizon_days)
+        hazard = hazard[hazard.index <= ticks[-1]]
         ax.plot(hazard.index, 1000 * hazard.iloc[:, 0], **kwargs)
         ax.axvspan(0, 90, color="tab:orange", alpha=0.1, label="probation (first 90 days)")
-        ax.set_xlim(0, 365)
-        ax.set_xticks(TENURE_TICKS)
+        ax.set_xlim(0, ticks[-1])
+        ax.set_xticks(ticks)
         ax.set_xlabel("tenure (days since hire)")
         ax.set_ylabel("exits per 1,000 agents per day")
         ax.set_title("When do people leave? Smoothed exit rate over tenure")
@@ -393,6 +435,7 @@ def fit_cox(table: pd.DataFrame, covariates: list[str], alpha: float):
     """Cox PH model (lifelines) with a light ridge penalty, and its PH test."""
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
+    from statsmodels.stats.multitest import multipletests
 
     if table["event"].sum() == 0:
         return None, ("Cox model skipped: nobody has left in this population.",), None
@@ -409,11 +452,15 @@ def fit_cox(table: pd.DataFrame, covariates: list[str], alpha: float):
     s = cph.summary
     lo, hi = [c for c in s.columns if c.startswith("exp(coef) lower")][0], \
         [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+    # the narrative lists terms filtered by p, so both lists are Holm-adjusted across the terms
     cox = pd.DataFrame({"covariate": s.index, "hazard_ratio": s["exp(coef)"].to_numpy(),
                         "low": s[lo].to_numpy(), "high": s[hi].to_numpy(), "p": s["p"].to_numpy()})
+    cox["p_adj"] = multipletests(cox["p"], method="holm")[1]
     ph_table = pd.DataFrame({"covariate": ph.index, "test_statistic": ph["test_statistic"].to_numpy(),
                              "p": ph["p"].to_numpy()})
-    ph_table["violated"] = ph_table["p"] < alpha
+    ph_table["p_adj"] = multipletests(ph_table["p"], method="holm")[1]
+    ph_table["violated"] = ph_table["p_adj"] < alpha
+    cox["ph_p_adj"] = cox["covariate"].map(ph_table.set_index("covariate")["p_adj"])
     return cox, tuple(notes), ph_table
 
 
@@ -491,7 +538,7 @@ def seats_plan(kmf, table: pd.DataFrame, seats: int, alpha: float) -> dict:
 def analyse(ds: Dataset, window_months: int | None = 24,
             group_by: str = "onboarding_program", covariates: list[str] | None = None, seats_needed: int = 50,
             exclude_bursts: bool = True, cluster_days: int = 3, alpha: float = 0.05, correction: str = "holm",
-            seed: int = 0, min_cell_size: int = MIN_CELL_SIZE) -> AttritionResult:
+            seed: int = 0, min_cell_size: int = MIN_CELL_SIZE, horizons: list[int] | None = None) -> AttritionResult:
     """Survival analysis of new hires.
 
     Parameters
@@ -516,11 +563,26 @@ def analyse(ds: Dataset, window_months: int | None = 24,
     min_cell_size
         Groups with fewer hires are pooled as "other"; an "other" still smaller is left
         out of the group comparison (its hires count in the totals).
+    horizons
+        Days of tenure attrition is reported at (default 30, 60, 90; data kept in months or
+        years want longer ones, e.g. 180, 365, 730). 90-day attrition is always reported.
+
+    Tenure-only data (``ds.calendar`` False: no real hire dates) are analysed whole: no
+    hire-date window, no bulk drives or clustered exits (both need dates), no hire quarter.
     """
+    horizons = _horizons(horizons)
+    notes = []
     agents = ds["agents"].copy()
     if "training" in ds and "training_score" not in agents:
         agents = agents.merge(ds["training"][["agent_id", "training_score"]], on="agent_id", how="left")
     as_of_ts = ds.as_of
+    if not ds.calendar:
+        if group_by == "hire_quarter":
+            raise ParameterError("group_by 'hire_quarter' needs hire dates, and this tenure-only export has none; "
+                                 "choose another column.")
+        notes.append("The data give tenure and a left flag, not dates: every hire in the export is analysed (no "
+                     "hire-date window), and bulk drives and classmates leaving together cannot be checked.")
+        window_months, exclude_bursts = None, False
     full = survival_table(agents, as_of_ts, window_months)
     table = full
     if group_by not in table.columns:
@@ -540,13 +602,13 @@ def analyse(ds: Dataset, window_months: int | None = 24,
                                            "hires": b.hires, "attrition_90d": attrition_at(kmf_b, 90)["attrition"]})
             excluded["hires"] = int(inside.sum())
             table = table[~inside]
-    start = period_mod.window_start(as_of_ts, window_months) if window_months else table["hire_date"].min()
+    start = period_mod.window_start(as_of_ts, window_months) if window_months else \
+        (table["hire_date"].min() if ds.calendar else None)
     overall = fit_km(table["duration_days"], table["event"], label="all hires", alpha=alpha)
     # groups are compared on pooled labels; the Cox model keeps the column as it is
     labels, pooled = pool_small(table[group_by].astype("string").fillna("unknown"), min_cell_size)
     shown = table.assign(**{group_by: labels})
     shown = shown[labels.map(labels.value_counts()) >= min_cell_size]
-    notes = []
     if len(shown) < len(table):
         notes.append(f"{len(table) - len(shown)} hire(s) in groups too small to show even when pooled are left out "
                      "of the group comparison (they count in the totals).")
@@ -572,13 +634,27 @@ def analyse(ds: Dataset, window_months: int | None = 24,
         raise ParameterError(f"Cox covariate(s) {', '.join(unknown)} are not columns; available: "
                              f"{', '.join(c for c in table.columns if c not in ('duration_days', 'event'))}.")
     cox, cox_notes, ph = fit_cox(table, covariates, alpha)
-    clustering = clustered_exits(full, days=cluster_days, seed=seed)  # drives included: waves are the point
+    clustering = clustered_exits(full, days=cluster_days, seed=seed) if ds.calendar else \
+        {"share": None, "note": "no exit dates"}  # drives included: waves are the point
     seats = seats_plan(overall, table, seats_needed, alpha) if seats_needed else {}
-    return AttritionResult(table=table, as_of=as_of_ts, window_start=pd.Timestamp(start), group_by=group_by,
+    return AttritionResult(table=table, as_of=as_of_ts, window_start=start, group_by=group_by,
                            overall=overall, groups=groups, group_table=pd.DataFrame(rows), logrank_p=logrank_p,
                            pairwise=pairwise, difference_90d=diff, cox=cox, cox_notes=cox_notes, ph_test=ph,
                            clustering=clustering, seats=seats, excluded=excluded, alpha=alpha,
-                           notes=tuple(notes), pooled=tuple(pooled))
+                           notes=tuple(notes), pooled=tuple(pooled), horizon_days=horizons, calendar=ds.calendar)
+
+
+def _horizons(horizons) -> tuple[int, ...]:
+    if horizons is None:
+        return HORIZONS
+    try:
+        days = tuple(sorted({int(h) for h in horizons}))
+    except (TypeError, ValueError):
+        days = ()
+    if not days or days[0] < 1 or days[-1] > 36_500 or any(float(h) != int(h) for h in horizons):
+        raise ParameterError(f"horizons must be a list of whole numbers of days between 1 and 36,500, e.g. "
+                             f"[30, 60, 90]; got {horizons!r}.")
+    return days
 
 
 ANALYSIS = Analysis(

@@ -135,7 +135,8 @@ def test_durations_outcomes_and_tenure_are_derived(tmp_path):
     days = (pd.Timestamp("2026-10-31") - agents["hire_date"]).dt.days.tolist()
     assert days == [round(2 * 365.25 / 12), round(14 * 365.25 / 12), round(0.5 * 365.25 / 12)]
     assert agents["exit_date"].notna().tolist() == [True, False, True]
-    assert any("leavers are placed" in n for n in ds.notes)
+    assert any("no calendar" in n for n in ds.notes)
+    assert ds.snapshot == pd.Timestamp("2026-10-31") and not ds.calendar
 
 
 def _write_params(tmp_path, spec: dict, **more) -> str:
