@@ -2,10 +2,12 @@
 
 The field's question: does a trainee's final training score predict how they perform once
 live? Per cohort we estimate Pearson r with a Fisher-z interval, Spearman rho and a
-p-value, flag cohorts where training stopped predicting performance (multiple-testing
-control across cohorts), pool the cohorts (fixed-effect meta-analysis of Fisher z, as the
-forest plot shows it), fit the score-performance slope with a cohort random intercept
-(statsmodels MixedLM) and compare r before and after a process change.
+p-value, and label each cohort: "link reliably weak" only when its r is credibly below a
+threshold (one-sided Fisher-z test, Holm across cohorts), "too few trainees to tell" when
+the data cannot say. Cohorts are pooled by a random-effects meta-analysis of Fisher z
+(statsmodels, DerSimonian-Laird) with its heterogeneity, the score-performance slope is fitted
+with a cohort random intercept (statsmodels MixedLM), and r is compared before and after a
+process change.
 
 Backs ``notebooks/training_vs_performance.ipynb``.
 """
@@ -42,20 +44,26 @@ class TrainingFindings(Findings):
     n_agents: int = fact("trainees with a score and performance in the window", "count")
     n_cohorts: int = fact("training classes", "count")
     n_cohorts_estimated: int = fact("training classes large enough to estimate r", "count")
-    pooled_r: Estimate = fact("correlation of score and performance across classes (Fisher z, fixed effect)", "r")
+    pooled_r: Estimate = fact("correlation of score and performance across classes (Fisher z, random effects, "
+                              "DerSimonian-Laird)", "r")
+    heterogeneity_i2: float | None = fact("I-squared: share of the spread of class r beyond chance", "share")
+    heterogeneity_tau: float | None = fact("between-class standard deviation of Fisher z", "number")
+    heterogeneity_p: float | None = fact("Cochran's Q test that every class has the same r", "p")
     slope_per_10_points: Estimate = fact("change in the metric per 10 training points (MixedLM, class "
                                          "random intercept), in the metric's unit", "number")
-    cohorts: list = fact("per class: cohort_id, training_end, n, r, r_low, r_high, rho, p_adj, flagged, "
-                         "estimated", "records")
-    n_flagged: int = fact("classes where the score does not reliably predict performance (see rule)", "count")
-    flag_rule: str = fact("the rule that flags a class", "text")
+    cohorts: list = fact("per class: cohort_id, training_end, n, r, r_low, r_high, rho, p_adj (r = 0, Holm), "
+                         "p_weak_adj (r below the threshold, Holm), label, flagged (label is 'link reliably "
+                         "weak'), estimated", "records")
+    n_flagged: int = fact("classes whose link is reliably weak (see rule)", "count")
+    n_too_few: int = fact("estimated classes with too few trainees to tell whether the link is weak", "count")
+    flag_rule: str = fact("the rule that labels a class", "text")
     process_change_date: str | None = fact("date of the recruiting/training change compared", "date")
     r_before: Estimate | None = fact("pooled r of classes that ended training before the change", "r")
     r_after: Estimate | None = fact("pooled r of classes that ended training on or after the change", "r")
     p_difference: float | None = fact("z-test of r after vs r before (Fisher z)", "p")
-    flagged_before: int | None = fact("flagged classes before the change", "count")
-    flagged_after: int | None = fact("flagged classes after the change", "count")
-    recent_flagged: list = fact("the five most recent flagged classes", "list")
+    flagged_before: int | None = fact("classes with a reliably weak link before the change", "count")
+    flagged_after: int | None = fact("classes with a reliably weak link after the change", "count")
+    recent_flagged: list = fact("the five most recent classes with a reliably weak link", "list")
     alpha: float = fact("significance level", "number")
 
     @property
@@ -70,9 +78,12 @@ class TrainingFindings(Findings):
         return wording.number(value)
 
     def headlines(self) -> list[str]:
-        lines = [f"Training score and {self.label} correlate at r = "
-                 f"{self.pooled_r.text('r')} across "
-                 f"{wording.count(self.n_agents)} trainees in {self.n_cohorts_estimated} training classes."]
+        spread = (f"; the classes differ by more than chance explains: I\u00b2 = {wording.share(self.heterogeneity_i2)}, "
+                  f"{wording.p_value(self.heterogeneity_p)}"
+                  if self.heterogeneity_p is not None and self.heterogeneity_p < self.alpha else "")
+        lines = [f"Training score and {self.label} correlate at r = {self.pooled_r.text('r')} across "
+                 f"{wording.count(self.n_agents)} trainees in {self.n_cohorts_estimated} training classes "
+                 f"(random-effects pooling{spread})."]
         if self.r_before is not None and self.r_after is not None:
             verdict = ("a clear change" if self.p_difference is not None and self.p_difference < self.alpha
                        else "the data cannot tell the two apart")
@@ -80,7 +91,8 @@ class TrainingFindings(Findings):
                          f"{self.r_before.text('r')}; "
                          f"after it: r = {self.r_after.text('r')}"
                          f"; {verdict} ({wording.p_value(self.p_difference)}).")
-        lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes show no reliable link "
+        lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes have a reliably weak link "
+                     f"between score and {self.label}; {self.n_too_few} have too few trainees to tell "
                      f"({self.flag_rule}).")
         return lines
 
@@ -92,13 +104,14 @@ class TrainingFindings(Findings):
         if self.flagged_before is not None:
             lines.append(f"- Flagged classes: {self.flagged_before} before the change, {self.flagged_after} after it.")
         if self.recent_flagged:
-            lines.append(f"- Most recent flagged classes: {md(', '.join(self.recent_flagged))}.")
+            lines.append(f"- Most recent classes with a reliably weak link: {md(', '.join(self.recent_flagged))}.")
         if self.r_before is not None and self.r_after is not None and self.p_difference is not None:
             if self.r_after.value - self.r_before.value > 0.2 and self.p_difference < self.alpha:
                 lines.append("\n**What it means for the training team:** since the change, a good training "
-                             "score goes with good performance on the floor, so scores can inform coaching and "
-                             "go-live decisions; classes still flagged deserve a look at how they were "
-                             "recruited and trained.")
+                             "score goes with good performance on the floor (an association over time: other "
+                             "things changed too), so scores can inform coaching and go-live decisions; classes "
+                             "with a reliably weak link deserve a look at how they were recruited and trained. "
+                             "Classes with too few trainees to tell are not evidence either way.")
         return lines
 
 
@@ -112,27 +125,52 @@ def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float
 
 
 def pool_fisher(r: pd.Series, n: pd.Series, level: float = 0.95) -> dict:
-    """Fixed-effect pooled r across groups: Fisher z weighted by n - 3."""
-    ok = r.notna() & (n > 3)
+    """Pooled r across groups: random-effects meta-analysis of Fisher z (variance 1/(n-3),
+    DerSimonian-Laird, statsmodels ``combine_effects``), with heterogeneity.
+
+    When classes differ by more than sampling noise (tau > 0) the fixed-effect interval is
+    too narrow; with no excess spread the two coincide.
+    """
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    ok = (r.notna() & (n > 3)).to_numpy()
+    empty = {"r": np.nan, "low": np.nan, "high": np.nan, "z": np.nan, "se": np.nan, "n": 0, "k": 0,
+             "tau2": np.nan, "i2": np.nan, "q_p": np.nan}
     if not ok.any():
-        return {"r": np.nan, "low": np.nan, "high": np.nan, "z": np.nan, "se": np.nan, "n": 0}
-    w = n[ok] - 3
-    z = float(np.sum(w * np.arctanh(np.clip(r[ok], -0.999999, 0.999999))) / w.sum())
-    se = float(1 / np.sqrt(w.sum()))
+        return empty
+    z = np.arctanh(np.clip(r.to_numpy(float)[ok], -0.999999, 0.999999))
+    var = 1 / (n.to_numpy(float)[ok] - 3)
+    k = int(ok.sum())
+    if k == 1:
+        mean, se, tau2, i2, q_p = float(z[0]), float(np.sqrt(var[0])), np.nan, np.nan, np.nan
+    else:
+        res = combine_effects(z, var, method_re="dl", alpha=1 - level)
+        mean, se = float(res.mean_effect_re), float(res.sd_eff_w_re)
+        tau2, i2, q_p = float(res.tau2), float(res.i2), float(res.test_homogeneity().pvalue)
     half = stats.norm.ppf(0.5 + level / 2) * se
-    return {"r": float(np.tanh(z)), "low": float(np.tanh(z - half)), "high": float(np.tanh(z + half)),
-            "z": z, "se": se, "n": int(n[ok].sum())}
+    return {"r": float(np.tanh(mean)), "low": float(np.tanh(mean - half)), "high": float(np.tanh(mean + half)),
+            "z": mean, "se": se, "n": int(n.to_numpy()[ok].sum()), "k": k, "tau2": tau2, "i2": i2, "q_p": q_p}
+
+
+WEAK, HOLDS, TOO_FEW, NOT_ESTIMATED = ("link reliably weak", "link holds", "too few trainees to tell",
+                                      "too small to estimate")
+LABELS = (WEAK, HOLDS, TOO_FEW, NOT_ESTIMATED)
 
 
 def cohort_correlations(joined: pd.DataFrame, direction: int = 1, min_size: int = 8,
                         r_threshold: float = 0.3, alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
-    """Per cohort: n, Pearson r with Fisher-z interval, Spearman rho, p, adjusted p, flag.
+    """Per cohort: n, Pearson r with Fisher-z interval, Spearman rho, p, adjusted p, label.
 
     Cohorts smaller than ``min_size`` are listed with ``estimated`` False and no numbers.
-    ``flagged`` marks estimated cohorts where training does not predict performance: the
-    adjusted p-value is above ``alpha`` (the interval corrected for multiplicity includes
-    0) or r is below ``r_threshold``. ``direction`` -1 flips the sign for metrics where
-    lower is better, so a positive r always means better trainees perform better.
+    Each estimated cohort gets one label (:data:`LABELS`):
+
+    - "link reliably weak": the one-sided Fisher-z test of r < ``r_threshold`` has a Holm-
+      adjusted p (``p_weak_adj``) below ``alpha``; ``flagged`` marks these;
+    - "link holds": the mirror test, r above ``r_threshold`` (``p_holds_adj`` below ``alpha``);
+    - "too few trainees to tell": neither; absence of evidence is not evidence of a weak link.
+
+    ``direction`` -1 flips the sign for metrics where lower is better, so a positive r
+    always means better trainees perform better.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -156,7 +194,17 @@ def cohort_correlations(joined: pd.DataFrame, direction: int = 1, min_size: int 
     out["p_adj"] = np.nan
     if est.any():
         out.loc[est, "p_adj"] = multipletests(out.loc[est, "p"], alpha=alpha, method=correction)[1]
-    out["flagged"] = est & ((out["p_adj"] > alpha) | (out["r"] < r_threshold))
+    z = (np.arctanh(np.clip(out["r"], -0.999999, 0.999999)) - np.arctanh(r_threshold)) * np.sqrt(out["n"] - 3)
+    out["p_weak"] = np.where(est, stats.norm.cdf(z), np.nan)  # H0: r >= threshold
+    out["p_holds"] = np.where(est, stats.norm.sf(z), np.nan)  # H0: r <= threshold
+    for col in ("p_weak", "p_holds"):
+        out[f"{col}_adj"] = np.nan
+        if est.any():
+            out.loc[est, f"{col}_adj"] = multipletests(out.loc[est, col], alpha=alpha, method=correction)[1]
+    weak = est & (out["p_weak_adj"] < alpha)
+    holds = est & (out["p_holds_adj"] < alpha)
+    out["label"] = np.select([~est, weak, holds], [NOT_ESTIMATED, WEAK, HOLDS], TOO_FEW)
+    out["flagged"] = weak
     return out
 
 
@@ -221,7 +269,8 @@ class TrainingResult:
 
     def summary(self) -> pd.DataFrame:
         """Per-cohort table in time order, too-small cohorts included without estimates."""
-        cols = ["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged", "estimated"]
+        cols = ["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj", "p_weak_adj", "label",
+                "estimated"]
         return self.cohorts[cols]
 
     def findings(self) -> TrainingFindings:
@@ -242,12 +291,18 @@ class TrainingResult:
             metric_direction="higher is better" if self.direction > 0 else "lower is better (r sign flipped)",
             window_months=list(self.window), n_agents=int(len(self.joined)), n_cohorts=int(len(self.cohorts)),
             n_cohorts_estimated=int(self.cohorts["estimated"].sum()), pooled_r=pooled(self.pooled),
+            heterogeneity_i2=to_jsonable(self.pooled.get("i2")),
+            heterogeneity_tau=to_jsonable(float(np.sqrt(self.pooled["tau2"])) if np.isfinite(self.pooled["tau2"])
+                                          else None),
+            heterogeneity_p=to_jsonable(self.pooled.get("q_p")),
             slope_per_10_points=Estimate.of(self.slope["slope"], self.slope["low"], self.slope["high"],
                                             len(self.joined)),
             cohorts=to_jsonable(recs[["cohort_id", "training_end", "n", "r", "r_low", "r_high", "rho", "p_adj",
-                                     "flagged", "estimated"]]),
-            n_flagged=int(len(flagged)),
-            flag_rule=f"r below {self.r_threshold:g}, or not significant after {self.correction} correction",
+                                     "p_weak_adj", "label", "flagged", "estimated"]]),
+            n_flagged=int(len(flagged)), n_too_few=int((self.cohorts["label"] == TOO_FEW).sum()),
+            flag_rule=f"reliably weak: r below {self.r_threshold:g} by a one-sided Fisher-z test, {self.correction}-"
+                      f"adjusted p < {self.alpha:g} across the classes; too few to tell: neither that nor a clear "
+                      "positive link",
             process_change_date=self.change_date.date().isoformat() if self.change_date is not None else None,
             r_before=pooled(periods.get("before")), r_after=pooled(periods.get("after")),
             p_difference=periods.get("p_difference"), flagged_before=before, flagged_after=after,
@@ -265,14 +320,15 @@ class TrainingResult:
         c = self.cohorts.reset_index(drop=True)
         y = np.arange(len(c))[::-1]
         est = c["estimated"].to_numpy()
-        colour = np.where(c["flagged"], "tab:orange", "tab:blue")
+        colour = np.select([c["label"] == WEAK, c["label"] == HOLDS], ["tab:orange", "tab:blue"], "0.55")
         for yi, row, col in zip(y[est], c[est].itertuples(), colour[est]):
             ax.plot([row.r_low, row.r_high], [yi, yi], color=col, lw=1.2)
         ax.scatter(c.loc[est, "r"], y[est], c=colour[est], s=14, zorder=3, **kwargs)
         ax.scatter(np.zeros((~est).sum()), y[~est], marker="x", color="0.6", s=14, label="too small")
         ax.axvline(0, color="0.3", lw=0.8)
         ax.axvline(self.pooled["r"], color="tab:green", ls="--", lw=1.2,
-                   label=f"pooled r = {self.pooled['r']:.2f}")
+                   label=f"pooled r = {self.pooled['r']:.2f} (random effects)")
+        ax.axvline(self.r_threshold, color="tab:orange", ls=":", lw=1)
         if self.change_date is not None:
             cut = (c["training_end"] >= self.change_date).to_numpy()
             if cut.any() and (~cut).any():
@@ -282,7 +338,8 @@ class TrainingResult:
         ax.set_yticks(y, c["cohort_id"], fontsize=6)
         ax.set_xlim(-1, 1)
         ax.set_xlabel(f"Pearson r, training score vs {METRIC_LABELS[self.metric]}{self._oriented} (95% CI)")
-        ax.scatter([], [], color="tab:orange", s=14, label="flagged: no reliable link")
+        ax.scatter([], [], color="tab:orange", s=14, label=WEAK)
+        ax.scatter([], [], color="0.55", s=14, label=TOO_FEW)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize="small", frameon=False)
         ax.set_title("Does training predict performance? One row per training class, oldest at the top")
         return ax
@@ -342,10 +399,11 @@ class TrainingResult:
         from ccinsight.tables import reviewer_html
 
         return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
-            self.summary(), intervals={"r": ("r_low", "r_high")}, pvalues={"p_adj"}, decimals=2,
+            self.summary(), intervals={"r": ("r_low", "r_high")}, decimals=2,
             labels={"cohort_id": "training class", "training_end": "training ended", "n": "trainees",
-                    "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p ({self.correction})",
-                    "flagged": "score does not predict", "estimated": "enough trainees"})
+                    "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p, r = 0 ({self.correction})",
+                    "p_weak_adj": f"p, r < {self.r_threshold:g} ({self.correction})", "label": "link",
+                    "estimated": "enough trainees"}, pvalues={"p_adj", "p_weak_adj"})
 
 
 def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int] = (2, 3), min_size: int = 8,

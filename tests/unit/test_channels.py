@@ -35,10 +35,12 @@ def test_no_excess_spread_shrinks_to_the_pooled_rate():
 
 
 def test_verdict_rule():
-    assert channels.verdict(0.91, 0.97, 0.85, None, None) == "keep"
-    assert channels.verdict(0.60, 0.80, 0.85, None, None) == "fix or stop"
-    assert channels.verdict(0.80, 0.90, 0.85, 0.80, 0.90) == "fix or stop"  # certification
-    assert channels.verdict(0.80, 0.90, 0.85, 0.95, 0.90) == "watch"
+    # (retention difference, its Holm p, certification difference, its Holm p, alpha)
+    assert channels.verdict(+0.06, 0.01, 0.0, 0.9, 0.05) == channels.ABOVE
+    assert channels.verdict(-0.10, 0.001, 0.0, 0.9, 0.05) == channels.BELOW
+    assert channels.verdict(+0.06, 0.01, -0.1, 0.02, 0.05) == channels.BELOW  # certifies fewer
+    assert channels.verdict(-0.20, 0.06, np.nan, np.nan, 0.05) == channels.NO_CLEAR  # large but not separated
+    assert channels.verdict(np.nan, np.nan, np.nan, np.nan, 0.05) == channels.NO_CLEAR
 
 
 def _agents(seed=4):

@@ -56,19 +56,36 @@ def test_holm_adjustment_by_hand():
     assert est["p_adj"].to_numpy() == pytest.approx(by_hand)
 
 
-def test_flags_weak_cohorts():
-    out = training.cohort_correlations(_joined(sizes=(60, 60), rhos=(0.0, 0.8)), min_size=8,
+def test_labels_weak_cohorts_and_too_few_to_tell():
+    out = training.cohort_correlations(_joined(seed=4, sizes=(200, 200, 12), rhos=(0.0, 0.8, 0.6)), min_size=8,
                                        r_threshold=0.3).set_index("cohort_id")
-    assert out.loc["class-001", "flagged"] and not out.loc["class-002", "flagged"]
+    assert out.loc["class-001", "label"] == training.WEAK and out.loc["class-001", "flagged"]
+    assert out.loc["class-002", "label"] == training.HOLDS
+    assert out.loc["class-003", "label"] == training.TOO_FEW and not out.loc["class-003", "flagged"]
+    # the weak test by hand: one-sided Fisher z against the threshold, then Holm over the three
+    z = (np.arctanh(out["r"]) - np.arctanh(0.3)) * np.sqrt(out["n"] - 3)
+    p = pd.Series(stats.norm.cdf(z), index=out.index).sort_values()
+    holm = np.minimum(1, np.maximum.accumulate((3 - np.arange(3)) * p.to_numpy()))
+    assert out.loc[p.index, "p_weak_adj"].to_numpy() == pytest.approx(holm, rel=1e-9)
 
 
-def test_pooled_r_is_the_fisher_weighted_mean():
-    r = pd.Series([0.2, 0.5, np.nan])
-    n = pd.Series([30, 50, 4])
+def test_pooled_r_is_dersimonian_laird_by_hand():
+    r = pd.Series([0.1, 0.5, 0.6, 0.2, np.nan])
+    n = pd.Series([30, 40, 50, 25, 4])
     pooled = training.pool_fisher(r, n)
-    z = (27 * np.arctanh(0.2) + 47 * np.arctanh(0.5)) / 74
-    assert pooled["r"] == pytest.approx(np.tanh(z))
-    assert pooled["low"] == pytest.approx(np.tanh(z - 1.959964 / np.sqrt(74)), abs=1e-6)
+    z, w = np.arctanh(r[:4].to_numpy()), n[:4].to_numpy() - 3.0
+    fixed = np.sum(w * z) / w.sum()
+    q = np.sum(w * (z - fixed) ** 2)
+    tau2 = max(0.0, (q - 3) / (w.sum() - np.sum(w ** 2) / w.sum()))
+    w_re = 1 / (1 / w + tau2)
+    mean, se = np.sum(w_re * z) / w_re.sum(), 1 / np.sqrt(w_re.sum())
+    assert pooled["tau2"] == pytest.approx(tau2, rel=1e-9) and pooled["i2"] == pytest.approx((q - 3) / q, rel=1e-9)
+    assert pooled["q_p"] == pytest.approx(stats.chi2.sf(q, 3), rel=1e-9)
+    assert pooled["r"] == pytest.approx(np.tanh(mean), rel=1e-9)
+    assert (pooled["low"], pooled["high"]) == pytest.approx((np.tanh(mean - 1.959964 * se),
+                                                             np.tanh(mean + 1.959964 * se)), abs=1e-6)
+    # wider than the fixed-effect interval when the classes differ
+    assert pooled["high"] - pooled["low"] > np.tanh(fixed + 1.96 / np.sqrt(w.sum())) - np.tanh(fixed - 1.96 / np.sqrt(w.sum()))
 
 
 def test_mixed_slope_recovers_a_planted_slope():
