@@ -8,8 +8,10 @@ same coefficients as on the raw calls), version means, medians and a log-scale W
 from the frequency table. Memory stays bounded by the aggregate, not by the calls.
 
 Caution the notebook repeats: realised talk time is partly an outcome (an interested
-customer talks longer), so the duration curve is descriptive; script-version comparisons
-are the cleaner evidence.
+customer talks longer), so the duration curve is descriptive and a script length read from
+it is what the observed calls show, not a tested length. Script versions are compared
+within the same week, campaign and hour (Mantel-Haenszel, statsmodels ``StratifiedTable``),
+since versions are rarely assigned at random; the findings say whether they were.
 
 Backs ``notebooks/script_duration_vs_acceptance.ipynb``.
 """
@@ -59,15 +61,23 @@ class ScriptFindings(Findings):
     acceptance_target: float = fact("acceptance the script length must keep", "share")
     longest_script_s: Estimate | None = fact("longest talk time before predicted acceptance drops below the "
                                              "target (null when the curve rises)", "seconds")
-    acceptance_curve: list = fact("per talk-time bin: bin_start_s, n, accepted, rate, low, high", "records")
+    acceptance_curve: list = fact("per talk-time bin [bin_start_s, bin_start_s + bin width), left-closed: "
+                                  "bin_start_s, n, accepted, rate, low, high", "records")
     script_versions: list = fact("per script version: calls, talk time, acceptance, conversion with intervals",
                                  "records")
     baseline_version: str | None = fact("script version compared against", "text")
     new_version: str | None = fact("script version evaluated", "text")
     aht_change_pct: Estimate | None = fact("mean talk time of the new version relative to the baseline", "percent")
     aht_change_p: float | None = fact("Welch t-test on log talk time", "p")
-    conversion_diff: Estimate | None = fact("conversion of the new version minus the baseline", "points")
-    conversion_diff_p: float | None = fact("two-proportion test of the conversion difference", "p")
+    conversion_diff: Estimate | None = fact("conversion of the new version minus the baseline, all calls (crude)",
+                                            "points")
+    conversion_diff_p: float | None = fact("two-proportion test of the crude conversion difference", "p")
+    conversion_odds_ratio_within: Estimate | None = fact("odds ratio of conversion, new version vs baseline, "
+                                                         "within the same week, campaign and hour (Mantel-"
+                                                         "Haenszel); n is the calls in strata with both versions",
+                                                         "number")
+    conversion_within_p: float | None = fact("Cochran-Mantel-Haenszel test of that odds ratio", "p")
+    versions_randomised: bool = fact("the params say script versions were assigned to calls at random", "flag")
     worst_hour: int | None = fact("hour of day with the lowest acceptance of calls over 4 minutes", "number")
     worst_hour_acceptance_long_calls: float | None = fact("acceptance of calls over 4 minutes in that hour", "share")
     has_time_of_day: bool = fact("whether the calls carry a time of day", "flag")
@@ -88,15 +98,27 @@ class ScriptFindings(Findings):
             if longest.value <= 0:
                 lines.append(f"Acceptance is below the {target} target at every talk time: no script length meets it.")
             else:
-                lines.append(f"Longest script keeping {target} acceptance: "
-                             f"{longest.text('seconds')}.")
+                lines.append(f"In the observed calls, acceptance stays at or above {target} up to about "
+                             f"{longest.text('seconds')} of talk time: what these calls show, not a tested "
+                             "script length (talk time follows interest as well as the script).")
         elif longest is not None:
             lines.append(f"Acceptance stays above {target} over the whole modelled range.")
         if self.new_version and self.aht_change_pct is not None:
-            lines.append(f"{self.new_version} vs {self.baseline_version} script: talk time "
-                         f"{self.aht_change_pct.text('percent')}, conversion "
-                         f"{self.conversion_diff.text('points')} "
-                         f"({wording.p_value(self.conversion_diff_p)}).")
+            line = (f"{self.new_version} vs {self.baseline_version} script: talk time "
+                    f"{self.aht_change_pct.text('percent')}, conversion {self.conversion_diff.text('points')} "
+                    f"over all calls")
+            w = self.conversion_odds_ratio_within
+            if w is not None and w.value is not None:
+                line += (f"; within the same week, campaign and hour the odds of conversion are "
+                         f"x{wording.number(w.value)} (95% CI {wording.number(w.low)} to {wording.number(w.high)}, "
+                         f"{wording.count(w.n)} calls, {wording.p_value(self.conversion_within_p)})")
+            else:
+                line += "; no week, campaign and hour ran both versions, so they cannot be compared like for like"
+            line += (". Versions were assigned at random, so the difference can be read as the script's effect."
+                     if self.versions_randomised else
+                     ". Versions were not assigned at random (as far as the params say): an association, which "
+                     "the like-for-like comparison narrows but does not make causal.")
+            lines.append(line)
         return lines
 
     def details(self) -> list[str]:
@@ -125,8 +147,8 @@ class ScriptFindings(Findings):
                          f"talk time {wording.duration(p['mean_talk_s'])}.")
         lines.append("\n*Caution:* talk time here is the realised length of each call, and an interested "
                      "customer talks longer, so the duration curve describes what happened rather than proving "
-                     "that shorter calls cause acceptance. The script-version comparison, where the script "
-                     "(not the customer) sets the length, is the cleaner evidence.")
+                     "that shorter calls cause acceptance. Talk-time bins are left-closed: [0 s, 30 s), "
+                     "[30 s, 60 s), ...")
         return lines
 
 
@@ -216,6 +238,54 @@ def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFr
         raise DataError(f"{calls.where} could not be aggregated: "
                         f"{str(err).splitlines()[0]}") from None
     return agg
+
+
+def aggregate_strata(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFrame:
+    """Calls and conversions per week, campaign, hour and script version (one small DuckDB
+    pass), for comparing versions like for like."""
+    import duckdb
+
+    lo, hi = start.start_time, (end + 1).start_time
+    sql = f"""
+        SELECT date_trunc('week', started_at) AS week, campaign, hour(started_at) AS hour, script_version,
+               count(*) AS n, count(*) FILTER (WHERE converted) AS converted
+        FROM {calls.relation}
+        WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
+              AND talk_time_s > 0 AND script_version IS NOT NULL
+        GROUP BY ALL
+    """
+    try:
+        out = calls.query(sql)
+    except duckdb.Error as err:
+        raise DataError(f"{calls.where} could not be aggregated: {str(err).splitlines()[0]}") from None
+    out["script_version"] = out["script_version"].astype("string")
+    return out
+
+
+def compare_within_strata(strata: pd.DataFrame, new: str, baseline: str, alpha: float = 0.05) -> dict:
+    """Conversion odds ratio of ``new`` vs ``baseline`` within the same week, campaign and
+    hour: Mantel-Haenszel pooled odds ratio with its interval and the Cochran-Mantel-
+    Haenszel test (statsmodels ``StratifiedTable``). Strata where only one version ran carry
+    no like-for-like information and are left out; ``n`` counts the calls used."""
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    keys = ["week", "campaign", "hour"]
+    two = strata[strata["script_version"].isin([new, baseline])]
+    wide = two.pivot_table(index=keys, columns="script_version", values=["n", "converted"], aggfunc="sum",
+                           fill_value=0)
+    if wide.empty or ("n", new) not in wide or ("n", baseline) not in wide:
+        return {"odds_ratio": np.nan, "low": np.nan, "high": np.nan, "p": np.nan, "n": 0, "strata": 0}
+    both = wide[(wide[("n", new)] > 0) & (wide[("n", baseline)] > 0)]
+    if both.empty:
+        return {"odds_ratio": np.nan, "low": np.nan, "high": np.nan, "p": np.nan, "n": 0, "strata": 0}
+    a, n1 = both[("converted", new)].to_numpy(float), both[("n", new)].to_numpy(float)
+    c, n0 = both[("converted", baseline)].to_numpy(float), both[("n", baseline)].to_numpy(float)
+    tables = np.stack([np.stack([a, n1 - a], axis=-1), np.stack([c, n0 - c], axis=-1)], axis=1)  # k x 2 x 2
+    st = StratifiedTable(np.moveaxis(tables, 0, -1))
+    low, high = st.oddsratio_pooled_confint(alpha)
+    return {"odds_ratio": float(st.oddsratio_pooled), "low": float(low), "high": float(high),
+            "p": float(st.test_null_odds(correction=False).pvalue), "n": int(n1.sum() + n0.sum()),
+            "strata": int(len(both))}
 
 
 def check_aggregate(agg: pd.DataFrame, calls: Calls, months: str, max_talk_s: float = 7200) -> pd.DataFrame:
@@ -390,6 +460,7 @@ class ScriptResult:
     alpha: float
     inputs: dict = field(default_factory=dict)  # where the calls came from and what was skipped
     has_time_of_day: bool = True
+    versions_randomised: bool = False
 
     def provenance(self) -> dict:
         """Where the calls came from and what the source mapping did: for findings."""
@@ -432,6 +503,9 @@ class ScriptResult:
             conversion_diff=Estimate.of(c["conversion_diff"], c["conversion_diff_low"], c["conversion_diff_high"])
             if c else None,
             conversion_diff_p=c.get("conversion_diff_p"),
+            conversion_odds_ratio_within=Estimate.of(c["within_odds_ratio"], c["within_low"], c["within_high"],
+                                                     c["within_n"]) if c else None,
+            conversion_within_p=to_jsonable(c.get("within_p")), versions_randomised=self.versions_randomised,
             worst_hour=int(worst["hour"]) if worst is not None else None,
             worst_hour_acceptance_long_calls=float(worst["rate"]) if worst is not None else None,
             has_time_of_day=bool(self.has_time_of_day), previous=to_jsonable(self.previous))
@@ -524,7 +598,7 @@ class ScriptResult:
 def analyse(data: str | Path = "data/synthetic", month: str | None = None, month_end: str | None = None,
             bin_s: int = 30, cap_s: int = 600, acceptance_target: float = 0.70, baseline_version: str = "verbatim",
             new_version: str | None = None, min_cell_size: int = MIN_CELL_SIZE, alpha: float = 0.05,
-            sources: dict | None = None) -> ScriptResult:
+            sources: dict | None = None, versions_randomised: bool = False) -> ScriptResult:
     """Script duration vs acceptance for one month (or ``month``..``month_end``).
 
     Parameters
@@ -544,6 +618,9 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
         Versions to compare; new_version None means the most recently introduced one.
     min_cell_size
         Bins, hours and versions with fewer calls are left out of tables and figures.
+    versions_randomised
+        True only when script versions were assigned to calls at random (an experiment);
+        the wording of the comparison depends on it.
     """
     if not 0 < acceptance_target < 1:
         raise ParameterError(f"acceptance_target must be between 0 and 1; got {acceptance_target}.")
@@ -599,6 +676,9 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
         raise ParameterError(f"new_version '{new_version}' has no calls in {months_text}; "
                              f"script versions found: {', '.join(known)}.")
     comparison = compare_versions(versions, new_version, baseline_version, alpha) if new_version else None
+    if comparison:
+        within = compare_within_strata(aggregate_strata(calls, start, end), new_version, baseline_version, alpha)
+        comparison.update({f"within_{k}": v for k, v in within.items()})
     refusals = (current[current["refusal_reason"].notna()].groupby(["script_version", "refusal_reason"])["n"].sum()
                 .unstack(fill_value=0))
     prev = None
@@ -617,7 +697,7 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
                         target=acceptance_target,
                         hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
                         refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha,
-                        inputs=calls.provenance, has_time_of_day=has_time)
+                        inputs=calls.provenance, has_time_of_day=has_time, versions_randomised=bool(versions_randomised))
 
 
 ANALYSIS = Analysis(

@@ -120,3 +120,48 @@ def test_unknown_baseline_lists_versions(calls_dir):
     with pytest.raises(ParameterError, match="script versions found: keyword, verbatim"):
         scripts.analyse(folder, month="2026-10", baseline_version="v0")
 
+
+
+def _confounded_calls(seed=5, n=20000) -> pd.DataFrame:
+    """The keyword script runs mostly in the evening campaign, where everyone converts more;
+    within each week, campaign and hour the two versions convert alike (odds ratio 1)."""
+    rng = np.random.default_rng(seed)
+    evening = rng.random(n) < 0.5
+    keyword = rng.random(n) < np.where(evening, 0.8, 0.2)
+    hour = np.where(evening, rng.integers(18, 21, n), rng.integers(9, 12, n))
+    day = rng.integers(0, 30, n)
+    start = pd.Timestamp("2026-09-01") + pd.to_timedelta(day * 86400 + hour * 3600, unit="s")
+    converted = rng.random(n) < np.where(evening, 0.45, 0.25)
+    return pd.DataFrame({"call_id": np.arange(n), "agent_id": "A1", "campaign": np.where(evening, "eve", "day"),
+                         "script_version": np.where(keyword, "keyword", "verbatim"), "started_at": start,
+                         "talk_time_s": np.clip(np.rint(rng.gamma(5, 40, n)), 5, 900), "accepted": converted | True,
+                         "converted": converted, "refusal_reason": None})
+
+
+def test_versions_compared_like_for_like_remove_a_confounded_difference(tmp_path):
+    df = _confounded_calls()
+    df.to_parquet(tmp_path / "outbound_calls.parquet", index=False)
+    f = scripts.analyse(tmp_path, month="2026-09", baseline_version="verbatim").findings()
+    assert f.conversion_diff.value > 0.08 and f.conversion_diff_p < 0.001  # the crude comparison misleads
+    within = f.conversion_odds_ratio_within
+    assert within.low < 1 < within.high and f.conversion_within_p > 0.01
+    assert within.n == len(df)  # every stratum ran both versions
+    assert "not assigned at random" in " ".join(f.headlines())
+    # Mantel-Haenszel by hand: sum(a d / N) / sum(b c / N) over week x campaign x hour
+    df["week"] = df["started_at"].dt.to_period("W-SUN")
+    num = den = 0.0
+    for _, g in df.groupby(["week", "campaign", df["started_at"].dt.hour]):
+        k, v = g[g["script_version"] == "keyword"], g[g["script_version"] == "verbatim"]
+        if len(k) and len(v):
+            a, b = k["converted"].sum(), (~k["converted"]).sum()
+            c, d = v["converted"].sum(), (~v["converted"]).sum()
+            num, den = num + a * d / len(g), den + b * c / len(g)
+    assert within.value == pytest.approx(num / den, rel=1e-9)
+
+
+def test_a_script_length_is_worded_as_what_the_calls_show(calls_dir):
+    folder, _ = calls_dir
+    f = scripts.analyse(folder, month="2026-09", acceptance_target=0.6).findings()
+    assert f.longest_script_s.value > 0
+    line = next(h for h in f.headlines() if "talk time" in h and "acceptance stays" in h)
+    assert "not a tested script length" in line and "keep the script" not in line.lower()
