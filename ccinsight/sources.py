@@ -284,11 +284,19 @@ def apply_mapping(src: Source, raw: pd.DataFrame, report: contract.ValidationRep
 
 def _filter_rows(m: _Mapping) -> None:
     """1. ``filter``: rows to keep, a column expression on the export's own columns
-    (:mod:`ccinsight.filters`: never code)."""
+    (:mod:`ccinsight.filters`: never code). A column with a ``units`` entry is compared in
+    seconds (``Gesprächsdauer > 0`` works on mm:ss text); unreadable values never pass."""
     src = m.src
     if not src.get("filter"):
         return
-    keep = filters.apply(m.raw, src.get("filter"), f"{src.where}.filter")
+    view = m.raw
+    renamed = src.renamed()
+    for name, unit in (src.get("units") or {}).items():
+        col = renamed.get(str(name), str(name))
+        if col in view.columns and unit in UNITS:
+            view = view.copy() if view is m.raw else view
+            view[col] = _to_seconds(view[col], unit)[0]
+    keep = filters.apply(view, src.get("filter"), f"{src.where}.filter")
     if not keep.all():
         m.notes.append(f"{src.table}: {int((~keep).sum()):,} of {len(m.raw):,} rows left out by the filter "
                        f"`{src.get('filter')}`.")
@@ -416,7 +424,14 @@ def _derive_outcome(m: _Mapping) -> None:
     out["accepted"] = accepted
     out["converted"] = converted if spec.get("converted") is not None else pd.NA
     if "refusal_reason" not in out:
-        out["refusal_reason"] = df[col].astype("string").str.strip().where(~accepted)
+        # an outcome column with several refusal codes ("HUNG UP", "NOT INTERESTED") gives the
+        # reason; one code ("n") only says "refused", which is not a reason
+        refused = df[col].astype("string").str.strip().where(~accepted)
+        several = refused.dropna().nunique() > 1
+        out["refusal_reason"] = refused if several else pd.Series(pd.NA, index=out.index, dtype="string")
+        if not several:
+            m.notes.append(f"{m.src.table}: no refusal reason in the export (the outcome column '{col}' has one "
+                           "refusal value), so refusals are not broken down by reason.")
     m.notes.append(f"{m.src.table}: accepted = {col} in {_as_list(spec.get('accepted'))}"
                    + (f", converted = {col} in {_as_list(spec.get('converted'))}" if spec.get("converted") is not None
                       else "") + ".")

@@ -659,6 +659,6 @@ def _horizons(horizons) -> tuple[int, ...]:
 
 ANALYSIS = Analysis(
     name="attrition_survival", title="How long do new agents stay?",
-    question="How long do new agents stay, did the mentoring programme work, do classmates leave together, "
+    question="How long do new agents stay, do mentored hires stay longer, do classmates leave together, "
              "how many to hire for N seats?",
     findings=AttritionFindings, tables=("agents",), optional_tables=("training", "performance"))

@@ -454,5 +454,5 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
 ANALYSIS = Analysis(
     name="training_vs_performance", title="Does training predict performance?",
     question="Does the training score predict performance on the floor, per training class, and did a "
-             "process change fix it?",
+             "process change go with a stronger link?",
     findings=TrainingFindings, tables=("agents", "training", "performance"))

@@ -37,6 +37,11 @@ def test_channels_rank_referrals_first_and_the_drive_channel_last(synthetic, tru
     assert drive[0]["start"] == truth["bulk_drive_start"]
     assert drive[0]["retention_60d"] == pytest.approx(truth["bulk_drive_retention_60d"], abs=0.05)
     assert found["channels_differ_p"] < 0.05
+    # referrals keep clearly more hires than the rest (planted hazard ratio 0.55), evidence-named
+    assert found["best_channel"] == truth["best_channel"]
+    campus = next(c for c in found["channels"] if c["hiring_channel"] == truth["bulk_drive_channel"])
+    assert campus["hires"] == found["n_hires"] - found["n_drive_hires"] - sum(
+        c["hires"] for c in found["channels"] if c is not campus)  # drive hires are not in the channel rows
     for c in found["channels"]:
         assert c["low"] <= c["retention_90d"] <= c["high"] and c["hires"] >= 5
 
@@ -67,7 +72,10 @@ def test_notebook_recovers_the_planted_relation(synthetic, truth, tmp_path):
     pooled, slope = found["pooled_r"], found["slope_per_10_points"]
     assert pooled["low"] < pooled["value"] < pooled["high"]
     assert slope["low"] < slope["value"] < slope["high"]
-    assert {"cohort_id", "n", "r", "r_low", "r_high", "rho", "p_adj", "flagged"} <= set(found["cohorts"][0])
+    assert {"cohort_id", "n", "r", "r_low", "r_high", "rho", "p_adj", "label", "flagged"} <= set(found["cohorts"][0])
+    # post-change classes (planted r = 0.6) are never called reliably weak
+    after = [c for c in found["cohorts"] if c["training_end"] >= truth["process_change_date"] and c["estimated"]]
+    assert after and not any(c["label"] == "link reliably weak" for c in after)
     assert found["metric"] == "conversion_rate" and found["n_agents"] > 1000
 
 

@@ -119,7 +119,12 @@ def test_durations_outcomes_and_tenure_are_derived(tmp_path):
     assert calls["talk_time_s"].tolist() == [185.0, 45.0, 3723.0, 720.0]
     assert calls["accepted"].tolist() == [True, True, True, False]
     assert calls["converted"].tolist() == [True, False, False, False]
-    assert calls["refusal_reason"].fillna("").tolist() == ["", "", "", "HUNG UP"]
+    # one refusal value is no reason; several are (the disposition codes)
+    assert calls["refusal_reason"].isna().all()
+    dialer.loc[1, "disposition"] = "WRONG NUMBER"
+    dialer.to_csv(tmp_path / "dialer.csv", index=False)
+    calls = data.load(None, ["outbound_calls"], sources=spec, as_observed=False)["outbound_calls"]
+    assert calls["refusal_reason"].fillna("").tolist() == ["", "WRONG NUMBER", "", "HUNG UP"]
     assert calls["call_id"].tolist() == [1, 2, 3, 4]
 
     hr = pd.DataFrame({"emp": ["e1", "e2", "e3"], "months": [2, 14, 0.5], "status": ["left", "active", "left"]})
@@ -250,3 +255,18 @@ def test_secret_query_parameters_are_redacted_and_env_values_encoded(monkeypatch
         "postgresql://me:***@db/hr?sslpassword=***&sslmode=require"
     monkeypatch.setenv("CCI_PW", "Sup3r@Pw/:%40z")
     assert expand_env("postgresql://me:${CCI_PW}@db:5432/hr", "w") == "postgresql://me:Sup3r%40Pw%2F%3A%2540z@db:5432/hr"
+
+
+def test_a_filter_on_a_column_with_units_compares_seconds(tmp_path):
+    dialer = pd.DataFrame({"id": [1, 2, 3], "when": ["2026-10-01 09:00:00"] * 3, "Gesprächsdauer": ["3:05", "0:00", "1:02"],
+                           "outcome": ["y", "n", "n"]})
+    dialer.to_csv(tmp_path / "dialer.csv", index=False)
+    spec = {"outbound_calls": {
+        "file": str(tmp_path / "dialer.csv"), "row_id": "call_id", "filter": "Gesprächsdauer > 60",
+        "columns": {"started_at": "when", "talk_time_s": "Gesprächsdauer"}, "units": {"talk_time_s": "mm:ss"},
+        "outcome": {"column": "outcome", "accepted": ["y"], "converted": ["y"]},
+        "constants": {"agent_id": "a1", "campaign": "c", "script_version": "v1"}}}
+    ds = data.load(None, ["outbound_calls"], sources=spec, as_observed=False)
+    assert ds["outbound_calls"]["talk_time_s"].tolist() == [185.0, 62.0]
+    assert ds["outbound_calls"]["refusal_reason"].isna().all()  # "n" is not a reason
+    assert any("no refusal reason" in n for n in ds.notes)
