@@ -92,8 +92,7 @@ class TrainingFindings(Findings):
                          f"after it: r = {self.r_after.text('r')}"
                          f"; {verdict} ({wording.p_value(self.p_difference)}).")
         lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes have a reliably weak link "
-                     f"between score and {self.label}; {self.n_too_few} have too few trainees to tell "
-                     f"({self.flag_rule}).")
+                     f"between score and {self.label}; {self.n_too_few} have too few trainees to tell either way.")
         return lines
 
     def details(self) -> list[str]:
@@ -101,6 +100,7 @@ class TrainingFindings(Findings):
         lines = [f"- Ten more training points go with **{self._slope(s.value)}** of {self.label} "
                  f"(95% CI {self._slope(s.low)} to {self._slope(s.high)}; mixed model with a class random "
                  "intercept)."]
+        lines.append(f"- How a class is labelled: {md(self.flag_rule)}.")
         if self.flagged_before is not None:
             lines.append(f"- Flagged classes: {self.flagged_before} before the change, {self.flagged_after} after it.")
         if self.recent_flagged:
@@ -338,6 +338,7 @@ class TrainingResult:
         ax.set_yticks(y, c["cohort_id"], fontsize=6)
         ax.set_xlim(-1, 1)
         ax.set_xlabel(f"Pearson r, training score vs {METRIC_LABELS[self.metric]}{self._oriented} (95% CI)")
+        ax.scatter([], [], color="tab:blue", s=14, label=HOLDS)
         ax.scatter([], [], color="tab:orange", s=14, label=WEAK)
         ax.scatter([], [], color="0.55", s=14, label=TOO_FEW)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize="small", frameon=False)
