@@ -174,7 +174,7 @@ def test_cox_names_no_noise_covariate_in_90pct_of_20_seeds():
     for seed in range(20):
         rng = np.random.default_rng(100 + seed)
         agents = _hires(1200, rng)
-        noise = [f"noise_{k:02d}" for k in range(20)]
+        noise = [f"noise{k:02d}" for k in range(20)]
         agents = agents.assign(**{c: rng.normal(size=len(agents)) for c in noise})
         f = attrition.analyse(_ds(agents), window_months=None, covariates=noise, seats_needed=0).findings()
         assert len(f.cox) == 20
@@ -185,12 +185,12 @@ def test_cox_names_no_noise_covariate_in_90pct_of_20_seeds():
 def test_cox_still_names_a_real_covariate():
     rng = np.random.default_rng(7)
     agents = _hires(1200, rng, hazard_ratio={"referral": 0.4})
-    agents = agents.assign(**{f"noise_{k}": rng.normal(size=len(agents)) for k in range(5)},
+    agents = agents.assign(**{f"noise{k}": rng.normal(size=len(agents)) for k in range(5)},
                            referral=(agents["hiring_channel"] == "referral"))
     f = attrition.analyse(_ds(agents), window_months=None, seats_needed=0,
-                          covariates=["referral", *[f"noise_{k}" for k in range(5)]]).findings()
+                          covariates=["referral", *[f"noise{k}" for k in range(5)]]).findings()
     text = "\n".join(f.details())
-    assert "referral x0." in text and "noise_" not in text.split("Holding")[1].split("\n")[0]
+    assert "referral x0." in text and "noise" not in text.split("Holding")[1].split("\n")[0]
 
 
 # --------------------------------------------------------------------------- 4. training classes
