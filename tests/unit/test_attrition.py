@@ -180,3 +180,21 @@ def test_survival_difference_covers_the_true_difference():
         hits += got["low"] <= truth <= got["high"]
     # nominal 95%: 300 replications put the observed coverage within about +-2.5 points
     assert 0.92 <= hits / reps <= 0.98
+
+
+def test_horizons_parameter_reports_attrition_at_each_horizon():
+    agents = _agents(n=400, seed=9)
+    result = attrition.analyse(_ds(agents), window_months=None, horizons=[45, 180, 365], seats_needed=0,
+                               covariates=[])
+    f = result.findings()
+    table = survival.survival_table(agents, AS_OF, None)
+    sm = SurvfuncRight(table["duration_days"], table["event"])
+    for h in f.horizons:
+        before = sm.surv_times <= h["day"]
+        assert h["attrition"] == pytest.approx(1 - sm.surv_prob[before][-1], abs=1e-9)
+    assert [h["day"] for h in f.horizons] == [45, 180, 365]
+    assert [h["day"] for h in f.groups[0]["horizons"]] == [45, 180, 365]
+    assert "within 45 days" in f.headlines()[0] and "within 365 days" in f.headlines()[0]
+    assert f.survival_curve[-1]["day"] == 365 and f.attrition_90d.value is not None
+    with pytest.raises(ParameterError, match="horizons"):
+        attrition.analyse(_ds(agents), horizons=[0, 90])
