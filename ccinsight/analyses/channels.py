@@ -174,8 +174,7 @@ def against_the_rest(table: pd.DataFrame, horizon: float, alpha: float) -> pd.Da
         ka, kb = fit_km(a["duration_days"], a["event"], "a", alpha), fit_km(b["duration_days"], b["event"], "b", alpha)
         sa, sb = survival_at(ka, horizon), survival_at(kb, horizon)
         row = {"hiring_channel": channel, "retention_diff": sa - sb, "retention_p": fixed_time_test(ka, kb, horizon),
-               "cert_diff": np.nan,
-               "cert_p": np.nan}
+               "cert_diff": np.nan, "cert_p": np.nan}
         if "certified" in table:
             ea, eb = a["certified"].dropna().astype(float), b["certified"].dropna().astype(float)
             if len(ea) and len(eb) and 0 < (ea.sum() + eb.sum()) < len(ea) + len(eb):

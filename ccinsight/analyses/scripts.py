@@ -211,8 +211,6 @@ def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFr
     Rows whose talk time is missing or not positive are kept as their own groups so the
     caller can report them without a second pass.
     """
-    import duckdb
-
     lo = start.start_time
     hi = (end + 1).start_time
     sql = f"""
@@ -228,23 +226,27 @@ def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFr
         WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
         GROUP BY ALL
     """
-    try:
-        agg = calls.query(sql)
-        labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
-        agg["month"] = agg["month"].map(labels)
-        for col in ("script_version", "refusal_reason"):
-            agg[col] = agg[col].astype("string")
-    except duckdb.Error as err:
-        raise DataError(f"{calls.where} could not be aggregated: "
-                        f"{str(err).splitlines()[0]}") from None
+    agg = _aggregate(calls, sql)
+    labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
+    agg["month"] = agg["month"].map(labels)
+    for col in ("script_version", "refusal_reason"):
+        agg[col] = agg[col].astype("string")
     return agg
+
+
+def _aggregate(calls: Calls, sql: str) -> pd.DataFrame:
+    """Run one aggregation over the calls; a DuckDB failure is one sentence naming the source."""
+    import duckdb
+
+    try:
+        return calls.query(sql)
+    except duckdb.Error as err:
+        raise DataError(f"{calls.where} could not be aggregated: {str(err).splitlines()[0]}") from None
 
 
 def aggregate_strata(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFrame:
     """Calls and conversions per week, campaign, hour and script version (one small DuckDB
     pass), for comparing versions like for like."""
-    import duckdb
-
     lo, hi = start.start_time, (end + 1).start_time
     sql = f"""
         SELECT date_trunc('week', started_at) AS week, campaign, hour(started_at) AS hour, script_version,
@@ -254,10 +256,7 @@ def aggregate_strata(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataF
               AND talk_time_s > 0 AND script_version IS NOT NULL
         GROUP BY ALL
     """
-    try:
-        out = calls.query(sql)
-    except duckdb.Error as err:
-        raise DataError(f"{calls.where} could not be aggregated: {str(err).splitlines()[0]}") from None
+    out = _aggregate(calls, sql)
     out["script_version"] = out["script_version"].astype("string")
     return out
 
