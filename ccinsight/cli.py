@@ -1,9 +1,9 @@
 """The ``ccinsight`` command line.
 
-Errors the user can fix (bad data, bad parameters, missing files) print one message and
-exit with code 2; ``--debug`` shows the traceback instead. A notebook whose cell fails
-exits with code 1 (2 when the cell raised a data or parameter error), after writing the
-executed notebook with the error visible.
+Exit codes (``EXIT_CODES``, also in ``--help``): 0 done, or nothing to do (a deck already
+in place is kept); 1 a notebook failed (its executed copy shows the error); 2 bad input or
+usage: bad data, parameters or paths, printed as one message (``--debug`` shows the
+traceback instead), including a notebook cell that raised a data or parameter error.
 """
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ import os
 import sys
 import time
 
+from ccinsight import __version__
 from ccinsight.config import DEFAULT_SEED, HOME_ENV, SYNTHETIC, cli_path, display_path, synthetic_dir
 from ccinsight.errors import CCInsightError, NotebookFailed, ParameterError
+
+#: What each exit code means, for schedulers (printed by ``--help``).
+EXIT_CODES = {0: "done, or up to date (an existing deck is kept without --force)",
+              1: "a notebook failed; its executed copy and report show the error",
+              2: "bad input or usage: data, parameters, paths; one message says what and where"}
 
 #: Parameters that are paths: given on the command line, they start at the current folder.
 PATH_PARAMETERS = ("data",)
@@ -117,7 +123,10 @@ def _cmd_deck(args: argparse.Namespace) -> int:
                             force=args.force, scheduler=args.scheduler, timeout_s=args.cell_timeout)
     code = 0
     for r in results:
-        if r.kept_as is not None:
+        if r.kept_existing:
+            print(f"{r.month}: a deck is already in {display_path(r.folder)}; kept as it is "
+                  "(pass --force to rebuild it).")
+        elif r.kept_as is not None:
             print(f"{r.month}: {', '.join(r.failed)} failed; the existing deck {display_path(r.folder)} is kept "
                   f"and the new one is in {display_path(r.kept_as)}.", file=sys.stderr)
             code = 1
@@ -151,7 +160,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccinsight",
-        description="Contact-center analytics notebooks: generate data, validate it, run analyses.")
+        description="Contact-center analytics notebooks: generate data, validate it, run analyses.",
+        epilog="exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     parser.add_argument("--project", metavar="DIR",
                         help="project folder holding data/, params/, outputs/ (default: the nearest folder at or "
@@ -209,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month")
     p.add_argument("--out", help="output folder (default: outputs in the project folder)")
     p.add_argument("--jobs", type=positive_int, help="notebooks run at once (default: the number of cores)")
-    p.add_argument("--force", action="store_true", help="replace an existing deck for the month")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild and replace an existing deck for the month (without it, an existing deck is "
+                        "kept and the command exits 0)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
     p.add_argument("--cell-timeout", type=positive_int, metavar="SECONDS",
                    help="stop a cell that runs longer than this and mark its notebook failed")

@@ -6,8 +6,8 @@ one executor interface (a local process pool, or a Dask cluster), and writes
 ``outputs/<deck>/<YYYY-MM>/``: each notebook's executed ``.ipynb`` and reviewer ``.html``,
 one merged ``findings.json``, ``manifest.json`` and ``index.html``. The deck is assembled
 in a hidden temporary folder and moved into place only when complete; an existing deck is
-never overwritten without ``--force``, and a deck with a failed notebook never replaces a
-good one.
+kept as it is without ``--force``, a deck with a failed notebook never replaces a good one,
+and one run at a time builds a given month (a file lock; a second run waits).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
 from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
 from ccinsight.credentials import redact
-from ccinsight.leftovers import pid_alive, watch_parent
+from ccinsight import leftovers
 from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
@@ -175,7 +175,7 @@ def run_task(task: dict) -> dict:
 def _warm_up() -> None:
     """Import papermill and nbconvert once per worker process, not once per notebook; end the
     worker when the deck's process is gone."""
-    watch_parent()
+    leftovers.watch_parent()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
@@ -349,44 +349,38 @@ class DeckResult:
     results: list[dict] = field(default_factory=list)
     replaced: bool = False
     kept_as: Path | None = None
+    kept_existing: bool = False  # a deck for the month was there already and is kept (no ``force``)
 
     @property
     def failed(self) -> list[str]:
         return [r["notebook"] for r in self.results if r["status"] != "ok"]
 
 
-def _clean_stale(parent: Path) -> None:
-    """Remove temporary deck folders left by runs that were killed."""
-    for tmp in parent.glob(".*.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if not (pid.isdigit() and pid_alive(int(pid))):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
                 progress: Callable[[str], None]) -> DeckResult:
-    """Build one month's deck; a failed write (disk full, no permission) leaves no trace."""
-    tmp = out / plan.name / f".{month}.tmp-{os.getpid()}"
+    """Build one month's deck; a failed write (disk full, no permission) leaves no trace.
+
+    One run at a time builds a month's deck: a second one waits for the first (saying so),
+    then finds its deck in place and keeps it unless ``force``.
+    """
+    parent = out / plan.name
+    tmp = parent / f"{leftovers.temp_name(str(month))}{os.getpid()}"
     try:
-        return _build_month(plan, month, out, executor, force, timeout_s, progress)
+        with leftovers.exclusive(parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}",
+                                 progress):
+            return _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        where = display_path(err.filename) if err.filename else display_path(out / plan.name)
+        where = display_path(err.filename) if err.filename else display_path(parent)
         raise OutputError(f"Could not write the deck for {month} to {where}: {err.strerror or err}; any earlier "
                           f"deck for {month} is left as it was.") from None
 
 
-def _build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
-                progress: Callable[[str], None]) -> DeckResult:
-    parent = out / plan.name
+def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, executor, force: bool,
+                 timeout_s: int | None, progress: Callable[[str], None]) -> DeckResult:
     final = parent / str(month)
     if final.exists() and not force:
-        raise ParameterError(f"A deck for {month} already exists in {display_path(final)}; pass --force to "
-                             "replace it (the old one is kept until the new one is complete).")
-    parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(parent)
-    tmp = parent / f".{month}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+        return DeckResult(folder=final, month=str(month), kept_existing=True)
     tmp.mkdir()
     inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
     tasks = [{"notebook": nb, "month": str(month), "out": str(tmp / ".work" / nb), "timeout_s": timeout_s,

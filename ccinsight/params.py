@@ -1,10 +1,12 @@
 """Notebook parameters: what a notebook accepts, and strict checking of what it is given.
 
 A notebook's ``parameters`` cell holds one annotated literal per line with a trailing
-comment, e.g. ``month: str | None = None  # analysis month YYYY-MM``. It is read with
-``ast`` here (papermill's own inspector cannot parse ``X | None`` annotations) and every
-value passed to a run is checked against it before anything executes: papermill only
-warns about unknown names, ccinsight refuses them.
+comment, e.g. ``month: Optional[str] = None  # analysis month YYYY-MM``: the form papermill's
+own inspector reads (``papermill --help-notebook``, ``papermill.inspect_notebook``), so plain
+papermill knows every name too. It is read with ``ast`` here, and lines papermill could not
+read (``X | None`` annotations, a ``=`` in the help text) are refused. Every value passed to
+a run is checked against it before anything executes: papermill only warns about unknown
+names, ccinsight refuses them.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class Parameter:
     """One entry of a notebook's parameters cell."""
 
     name: str
-    type_text: str  # the annotation as written, e.g. "str | None"
+    type_text: str  # the annotation as written, e.g. "Optional[str]"
     default: Any
     help: str
 
@@ -37,8 +39,14 @@ class Parameter:
         if _fits(value, self.type_text):
             return float(value) if _base(self.type_text) == "float" and isinstance(value, int) \
                 and not isinstance(value, bool) else value
-        raise ParameterError(f"{where}: parameter '{self.name}' must be {self.type_text}, "
+        raise ParameterError(f"{where}: parameter '{self.name}' must be {self.kind}, "
                              f"got {excerpt(value)} ({type(value).__name__}).")
+
+    @property
+    def kind(self) -> str:
+        """The annotation in words: ``Optional[str]`` is "str or None", ``list[int]`` "list of int"."""
+        options = re.sub(r"Optional\[(.*)\]", r"\1 | None", self.type_text).split("|")
+        return " or ".join(re.sub(r"(\w+)\[(.*)\]", r"\1 of \2", t.strip()) for t in options)
 
 
 def _base(type_text: str) -> str:
@@ -102,6 +110,9 @@ def notebook_parameters(path: str | Path) -> dict[str, Parameter]:
                                  "literal, not an expression (papermill does not recompute derived "
                                  "values).") from None
         line = lines[node.lineno - 1]
+        if isinstance(node.annotation, ast.BinOp) or line.count("=") != 1:
+            raise ParameterError(f"{display_path(path)}: papermill cannot read line {node.lineno} of the parameters "
+                                 "cell; write `X | None` as `Optional[X]` and keep '=' out of the help comment.")
         help_text = line.split("#", 1)[1].strip() if "#" in line else ""
         out[node.target.id] = Parameter(node.target.id, ast.unparse(node.annotation), default, help_text)
     return out
@@ -120,7 +131,7 @@ def check_parameters(given: Mapping[str, Any], accepted: Mapping[str, Parameter]
         for k in unknown:
             near = closest(k, accepted)
             hints.append(excerpt(str(k), 40) + (f" (did you mean '{near}'?)" if near else ""))
-        valid = ", ".join(f"{p.name}: {p.type_text}" for p in accepted.values())
+        valid = ", ".join(f"{p.name}: {p.kind}" for p in accepted.values())
         raise ParameterError(f"{where}: unknown parameter {', '.join(hints)}. Valid parameters: {valid}.")
     checked = {k: accepted[k].check(v, where) for k, v in given.items()}
     if "min_cell_size" in checked:

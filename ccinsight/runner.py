@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -114,8 +115,10 @@ def _local_kernel_manager():
 
         @default("ip")
         def _default_ip(self):
-            # a private folder per kernel: concurrent runs must never share socket files
-            return os.path.join(tempfile.mkdtemp(prefix=leftovers.tagged(KERNEL_DIR_PREFIX)), "kernel")
+            # a private folder per kernel: concurrent runs must never share socket files; it
+            # holds a lock while this run lives, so the next start clears it if this one is killed
+            folder, self._folder_lock = leftovers.private_folder(KERNEL_DIR_PREFIX)
+            return os.path.join(folder, "kernel")
 
         @default("connection_file")
         def _default_connection_file(self):
@@ -136,15 +139,19 @@ def _local_kernel_manager():
         def cleanup_ipc_files(self):
             super().cleanup_ipc_files()
             shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+            if getattr(self, "_folder_lock", None) is not None:
+                self._folder_lock.release()
 
     return LocalKernelManager
 
 
-def _kernel_name() -> str | None:
-    """The project's kernel when registered, else the notebook's own (e.g. a conda env)."""
+def _kernel_name() -> str:
+    """The ``ccinsight`` kernel the notebooks name, when registered (``make`` does, in the
+    venv); else ``python3``, which jupyter_client resolves to the interpreter running this
+    code (e.g. a wheel installed into a fresh venv, where nobody registered a kernel)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else None
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
 
 
 def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | Path | None = None,
@@ -172,15 +179,10 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         Also when a cell failed (``status == "failed"``); the executed notebook then
         shows the error. Callers decide how to report it; see :func:`run_or_raise`.
     """
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
-
     path = resolve_notebook(notebook)
     name = path.stem
-    # parameters were checked strictly above; papermill's own parser cannot read `X | None`
-    # annotations and would warn about every such parameter
-    # and timeouts / dead kernels are reported below in one sentence, not as log lines
+    # parameters were checked strictly above, and timeouts / dead kernels are reported below
+    # in one sentence, not as papermill's log lines
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     checked, effective = resolve_parameters(path, parameters or {}, where)
     if checked.get("sources"):
@@ -188,10 +190,24 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
 
         parse(checked["sources"], where)  # mistakes in the mapping's shape stop here, before a kernel starts
     out_dir = cli_path(out) if out else outputs_dir() / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    leftovers.clear_stale(out_dir, f".{name}.tmp-")  # what killed runs left
-    leftovers.clear_stale(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX)
-    tmp = Path(tempfile.mkdtemp(prefix=leftovers.tagged(f".{name}.tmp-"), dir=out_dir))
+    leftovers.clear_stale(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX)  # killed runs' kernel folders
+    # one run at a time writes these outputs; it clears what killed runs left in the folder
+    with leftovers.exclusive(out_dir, name, f"{name}'s outputs in {display_path(out_dir)}", _say):
+        return _execute(path, checked, effective, out_dir, timeout_s)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_s: int | None) -> RunResult:
+    """Execute the notebook into a temporary folder of ``out_dir``, then move its files into place."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    name = path.stem
+    tmp = Path(tempfile.mkdtemp(prefix=leftovers.temp_name(name), dir=out_dir))
     started = time.perf_counter()
     error = error_name = None
     try:

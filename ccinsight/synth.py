@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from ccinsight.config import DEFAULT_SEED
+from ccinsight import leftovers
+from ccinsight.config import DEFAULT_SEED, display_path
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
 GENERATOR_VERSION = 3
@@ -540,19 +540,22 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
     for col in ("campaign", "script_version", "refusal_reason"):
         tables["outbound_calls"][col] = tables["outbound_calls"][col].astype("category")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        for name, df in tables.items():
-            df.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
-        (tmp / "plan.json").write_text(json.dumps(asdict(plan), indent=2, default=str) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # one writer at a time; a plain mkdir gives the folder the user's usual permissions (a
+    # mkdtemp folder is private, 0700, and colleagues on a shared server could not read it)
+    with leftovers.exclusive(out.parent, out.name, f"synthetic data to {display_path(out)}"):
+        tmp = out.parent / f"{leftovers.temp_name(out.name)}{os.getpid()}"
+        tmp.mkdir()
+        try:
+            for name, df in tables.items():
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+            (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
+            (tmp / "plan.json").write_text(json.dumps(asdict(plan), indent=2, default=str) + "\n")
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return SynthResult(out=out, rows={n: len(df) for n, df in tables.items()}, truth=truth)
 
 

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from ccinsight import deck
 from ccinsight.analyses import REGISTRY
 from conftest import OUTPUTS_DIR, PROJECT_ROOT, deck_params
 from conftest import run_cli
@@ -147,10 +146,14 @@ def test_index_page_in_a_real_browser(built, chromium):
     assert (ARTIFACTS / "deck-index.png").stat().st_size > 10_000
 
 
-def test_existing_deck_is_not_overwritten_without_force(built, tmp_path):
+def test_a_rerun_keeps_the_existing_deck_and_exits_0(built, tmp_path):
+    """A scheduler's harmless rerun is not a failure: exit 0, the deck untouched."""
     folder = built[0]
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     result = run_cli("deck", "--out", str(folder.parent.parent))
-    assert result.code == 2 and "--force" in result.err
+    assert result.code == 0, result.text
+    assert "kept as it is" in result.out and "--force" in result.out
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
 
 # --------------------------------------------------------------------------- nothing lost
@@ -195,8 +198,51 @@ def test_killed_run_leaves_no_half_written_deck(built, tmp_path):
     assert (deck_dir / "findings.json").read_text() == before
     visible = sorted(p.name for p in (out / "monthly").iterdir() if not p.name.startswith("."))
     assert visible == [MONTH]
-    # the next run clears what the killed one left behind
-    deck._clean_stale(out / "monthly")
+    assert list((out / "monthly").glob(f".{MONTH}.tmp-*")), "the killed run left its temporary deck"
+    # the system released the killed run's lock: the next run does not wait, and clears the leftovers
+    result = run_cli("deck", "--out", str(out))
+    assert result.code == 0, result.text
+    assert "waiting" not in result.err and "kept as it is" in result.out
+    assert not list((out / "monthly").glob(".*.tmp-*"))
+    assert (deck_dir / "findings.json").read_text() == before
+
+
+def _deck(params: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ccinsight", "deck", "--params", str(params), "--out", str(out)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_run_waits_while_another_holds_the_months_lock(small_data, tmp_path):
+    from filelock import FileLock
+
+    out = tmp_path / "out"
+    (out / "monthly").mkdir(parents=True)
+    lock = FileLock(out / "monthly" / f".{MONTH}.lock")  # what a run building the month holds
+    lock.acquire()
+    try:
+        run = _deck(deck_params(tmp_path, data=str(small_data), notebooks={"data_overview": {}}), out)
+        waiting = ""
+        while run.poll() is None and "waiting" not in waiting:
+            waiting += run.stderr.readline()
+        assert "Another ccinsight run is writing the monthly deck for 2026-10" in waiting
+        time.sleep(2)
+        assert run.poll() is None and not (out / "monthly" / MONTH).exists()  # it waits, writing nothing
+    finally:
+        lock.release()
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stdout + stderr
+    assert (out / "monthly" / MONTH / "index.html").exists()
+
+
+def test_two_runs_for_the_same_month_at_once_build_one_deck(small_data, tmp_path):
+    out = tmp_path / "out"
+    params = deck_params(tmp_path, data=str(small_data), notebooks={"data_overview": {}})
+    runs = [_deck(params, out), _deck(params, out)]
+    outputs = [r.communicate(timeout=300) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    said = sorted("written" if "deck written" in o else "kept" if "kept as it is" in o else o for o, _ in outputs)
+    assert said == ["kept", "written"]  # one built it, the other found it in place and left it alone
+    assert sorted(p.name for p in (out / "monthly").iterdir() if not p.name.startswith(".")) == [MONTH]
     assert not list((out / "monthly").glob(".*.tmp-*"))
 
 

@@ -99,7 +99,8 @@ def test_a_full_disk_in_a_notebook_is_one_sentence_and_writes_no_deck(tmp_path, 
         "errno": errno.ENOSPC, "strerror": "No space left on device", "filename": str(tmp_path / "x.ipynb")}))
     with pytest.raises(OutputError, match="Could not write the deck for 2026-06 to .*No space left on device"):
         deck.build_month(plan, plan.months[0], tmp_path / "out", full, False, None, lambda _: None)
-    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+    # nothing but the month's lock file (kept for the next run to take)
+    assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == [".2026-06.lock"]
 
 
 def test_run_task_reports_a_full_disk_and_inputs_that_changed(tmp_path, monkeypatch):

@@ -1,28 +1,76 @@
-"""Nothing left behind after a kill: stale folders of dead processes are cleared, those of
-live ones kept; a worker ends when its parent is gone."""
+"""Concurrent runs and killed runs, coordinated by file locks: a lock held by a live process
+keeps its folder, one whose process was killed is free and its folder cleared; a second
+run of the same output waits; a worker ends when its parent is gone."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 from ccinsight import leftovers
 
 
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
+def _holder(code: str) -> tuple[subprocess.Popen, str]:
+    """A process that runs ``code`` (taking a lock), prints a line and sleeps; returns it and its line."""
+    proc = subprocess.Popen([sys.executable, "-c", f"{code}\nimport time\ntime.sleep(120)"],
+                            stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
 
 
-def test_only_folders_of_dead_processes_are_cleared(tmp_path):
-    dead, alive = _dead_pid(), os.getpid()
-    for name in (f".nb.tmp-{dead}-abc", f".nb.tmp-{alive}-def", ".nb.tmp-x", "keep-me"):
-        (tmp_path / name).mkdir()
-    removed = leftovers.clear_stale(tmp_path, ".nb.tmp-")
-    assert [p.name for p in removed] == [f".nb.tmp-{dead}-abc"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f".nb.tmp-{alive}-def", ".nb.tmp-x", "keep-me"]
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_folders_whose_lock_is_free_are_cleared(tmp_path):
+    take = ("from ccinsight.leftovers import private_folder\n"
+            f"folder, lock = private_folder('.nb.tmp-', {str(tmp_path)!r})\nprint(folder.name, flush=True)")
+    live, live_name = _holder(take)
+    killed, killed_name = _holder(take)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    (tmp_path / ".nb.tmp-new").mkdir()  # just made, lock not yet taken: kept
+    old = tmp_path / ".nb.tmp-old"
+    old.mkdir()  # no lock file and long past creation: a run killed before it took the lock
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / "keep-me").mkdir()
+    try:
+        removed = leftovers.clear_stale(tmp_path, ".nb.tmp-")
+        assert sorted(p.name for p in removed) == sorted([killed_name, ".nb.tmp-old"])
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live_name, ".nb.tmp-new", "keep-me"])
+    finally:
+        live.kill()
+        live.wait()
+    assert [p.name for p in leftovers.clear_stale(tmp_path, ".nb.tmp-")] == [live_name]
+
+
+def test_a_second_run_waits_then_clears_what_a_killed_one_left(tmp_path):
+    holder, _ = _holder("from ccinsight.leftovers import exclusive\n"
+                        f"ctx = exclusive(__import__('pathlib').Path({str(tmp_path)!r}), '2026-10', 'x')\n"
+                        "ctx.__enter__()\n"
+                        f"__import__('os').mkdir({str(tmp_path / '.2026-10.tmp-1')!r})\nprint('held', flush=True)")
+    said, inside = [], threading.Event()
+
+    def second():
+        with leftovers.exclusive(tmp_path, "2026-10", "the deck for 2026-10", said.append):
+            inside.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(1.0)
+    assert not inside.is_set(), "the second run must wait while the first holds the lock"
+    assert said == ["Another ccinsight run is writing the deck for 2026-10; waiting for it to finish ..."]
+    holder.send_signal(signal.SIGKILL)  # killed outright: the system releases its lock
+    holder.wait()
+    thread.join(timeout=30)
+    assert inside.is_set()
+    assert not (tmp_path / ".2026-10.tmp-1").exists()  # its leftovers cleared by the next run
 
 
 def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
@@ -47,13 +95,13 @@ time.sleep(120)
     parent.kill()
     parent.wait()
     deadline = time.time() + 10
-    while leftovers.pid_alive(child) and time.time() < deadline:
+    while _running(child) and time.time() < deadline:
         time.sleep(0.1)
         try:  # reap it if it became our zombie (it is re-parented to init, normally)
             os.waitpid(child, os.WNOHANG)
         except ChildProcessError:
             pass
-    assert not leftovers.pid_alive(child) or _zombie(child)
+    assert not _running(child) or _zombie(child)
 
 
 def _zombie(pid: int) -> bool:

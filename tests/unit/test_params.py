@@ -18,7 +18,7 @@ def _notebook(tmp_path, source: str):
     return path
 
 
-SOURCE = '''month: str | None = None  # analysis month YYYY-MM
+SOURCE = '''month: Optional[str] = None  # analysis month YYYY-MM
 min_cell_size: int = 5  # smallest group shown
 target: float = 0.7  # acceptance target
 metrics: list[str] = ["qa_score"]  # metrics to show
@@ -28,7 +28,8 @@ metrics: list[str] = ["qa_score"]  # metrics to show
 def test_reads_names_types_defaults_and_help(tmp_path):
     accepted = params.notebook_parameters(_notebook(tmp_path, SOURCE))
     assert list(accepted) == ["month", "min_cell_size", "target", "metrics"]
-    assert accepted["month"].type_text == "str | None"
+    assert accepted["month"].type_text == "Optional[str]"
+    assert accepted["month"].kind == "str or None" and accepted["metrics"].kind == "list of str"
     assert accepted["month"].default is None
     assert accepted["target"].default == 0.7
     assert accepted["min_cell_size"].help == "smallest group shown"
@@ -59,12 +60,21 @@ def test_refuses_unknown_names_listing_valid_ones(tmp_path):
         params.check_parameters({"min_cel_size": 5}, accepted, "test")
     text = str(err.value)
     assert "did you mean 'min_cell_size'" in text
-    assert "month: str | None" in text and "target: float" in text
+    assert "month: str or None" in text and "target: float" in text
 
 
 def test_parameters_cell_must_hold_literals(tmp_path):
     with pytest.raises(ParameterError, match="literal"):
         params.notebook_parameters(_notebook(tmp_path, "a: int = 1\nb: int = a + 1  # derived\n"))
+
+
+@pytest.mark.parametrize("line", [
+    "month: str | None = None  # analysis month",  # papermill's inspector skips `X | None`
+    "month: Optional[str] = None  # None = the latest month",  # a second '=' hides the line from papermill
+])
+def test_refuses_lines_papermill_cannot_read(tmp_path, line):
+    with pytest.raises(ParameterError, match="papermill cannot read line 1"):
+        params.notebook_parameters(_notebook(tmp_path, line + "\n"))
 
 
 def test_missing_parameters_cell(tmp_path):

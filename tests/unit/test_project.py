@@ -71,6 +71,19 @@ def test_notebook_is_thin_and_clean(path):
         defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
         assert not defined, "logic belongs in ccinsight/, not in notebook cells"
     assert nb.cells[0].cell_type == "markdown", "a notebook opens with what it is about"
+    assert nb.metadata.kernelspec.name == "ccinsight", "the kernel `make` registers, not the generic python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(path):
+    import papermill
+
+    ours = params.notebook_parameters(path)
+    theirs = papermill.inspect_notebook(str(path))
+    assert list(theirs) == list(ours)
+    for name, p in ours.items():
+        assert theirs[name]["inferred_type_name"] == p.type_text
+        assert theirs[name]["help"] == p.help and p.help
 
 
 def test_readme_worked_example_is_the_shipped_params_file():

@@ -29,6 +29,14 @@ def test_other_seed_other_data(small_data, tmp_path):
     assert _digest(other)["agents.parquet"] != _digest(small_data)["agents.parquet"]
 
 
+def test_generated_folder_has_the_users_usual_permissions(small_data, tmp_path):
+    """Not a private temporary folder (0700): colleagues on a shared server read it as any other."""
+    usual = tmp_path / "made-by-hand"
+    usual.mkdir()
+    assert small_data.stat().st_mode & 0o777 == usual.stat().st_mode & 0o777
+    assert not list(small_data.parent.glob(".*.tmp-*"))  # no temporary folder left beside it
+
+
 def test_is_current_tracks_seed_and_scale(small_data):
     assert synth.is_current(small_data, seed=7, scale=0.05)
     assert not synth.is_current(small_data, seed=8, scale=0.05)
