@@ -80,7 +80,10 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit, or None outside a git checkout."""
+    """The checkout's commit, or None outside a git checkout (an installed wheel: its
+    version says what code ran, and a git folder around the venv is not its source)."""
+    if not (PACKAGE_CHECKOUT / "pyproject.toml").is_file():
+        return None
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_CHECKOUT, capture_output=True, text=True,
                              timeout=5)

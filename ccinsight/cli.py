@@ -104,6 +104,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if isinstance(assigned.get(key), str):
             assigned[key] = str(cli_path(assigned[key]))
     given.update(assigned)
+    if args.data:
+        given["data"] = str(cli_path(args.data))
     print(f"Running {args.notebook} ...", flush=True)
     out = cli_path(args.out) if args.out else None
     from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV
@@ -200,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Execute a notebook with papermill and write NOTEBOOK.ipynb, "
                                    "NOTEBOOK.html (for reviewers) and findings.json into --out.")
     p.add_argument("notebook", help="notebook name in notebooks/ (e.g. data_overview) or a path")
+    p.add_argument("--data", help="data folder, relative to the current folder (the notebook's `data` "
+                                  "parameter; default: its own, data/synthetic in the project folder)")
     p.add_argument("--params", help="YAML file of parameter values, or a deck params file (its shared values "
                                     "and the notebook's section are used)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -54,10 +54,17 @@ def project_root() -> Path:
     return next((f for f in (here, *here.parents) if _is_project(f)), here)
 
 
+#: The notebooks a built wheel carries (``setup.py`` copies them in).
+PACKAGED_NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+
+
 def notebooks_dir() -> Path:
-    """The project's ``notebooks/``; else those of the checkout the package runs from."""
-    own = project_root() / "notebooks"
-    return own if own.is_dir() else PACKAGE_CHECKOUT / "notebooks"
+    """The project's ``notebooks/``; else those of the checkout the package runs from (an
+    editable install); else the copies an installed wheel carries."""
+    for folder in (project_root() / "notebooks", PACKAGE_CHECKOUT / "notebooks"):
+        if folder.is_dir():
+            return folder
+    return PACKAGED_NOTEBOOKS
 
 
 def synthetic_dir() -> Path:
