@@ -7,13 +7,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYNTH  := data/synthetic
+LOWEST := .venv-lowest
 
-.PHONY: deck test test-unit synth clean help
+.PHONY: deck test test-unit test-lowest synth clean help
 
 help:
 	@echo "make deck   set up, generate the synthetic data if needed, run the main job"
 	@echo "make test   set up and run the whole test suite (unit, notebooks, end to end)"
 	@echo "make test-unit   the fast tier only: tests/unit, in-process"
+	@echo "make test-lowest the unit tier on the lowest versions pyproject.toml allows (.venv-lowest/)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +43,13 @@ test: synth
 test-unit: synth
 	$(BIN)/python -m pytest tests/unit
 
+# The floors in pyproject.toml are real: a separate venv with the lowest version of every
+# direct dependency they allow (CI runs this after `make test`).
+test-lowest: synth
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
+	$(LOWEST)/bin/python -m pytest tests/unit
+
 clean:
-	rm -rf $(VENV) $(SYNTH) outputs/*/
+	rm -rf $(VENV) $(LOWEST) $(SYNTH) outputs/*/

@@ -26,9 +26,11 @@ def test_environment_yml_matches_pyproject():
     wanted = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
     env = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
     conda = dict(_name(d) for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip")))
-    assert conda == wanted
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert pip == ["-e ."]
+    assert pip[-1] == "-e ."
+    from_pypi = dict(_name(d) for d in pip[:-1])
+    assert not set(conda) & set(from_pypi)
+    assert {**conda, **from_pypi} == wanted  # the same packages with the same floors
 
 
 def test_data_contract_doc_lists_every_column():
@@ -49,6 +51,20 @@ def test_readme_quick_start_is_the_two_commands():
 
 def test_ci_runs_make_test():
     assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
+def test_version_and_the_documented_exit_codes():
+    from ccinsight import __version__
+    from ccinsight.cli import EXIT_CODES
+
+    assert cli("--version").out.strip() == f"ccinsight {__version__}"
+    shown = " ".join(cli("--help").out.split())
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code} {meaning}" in shown
+        assert f"**{code}** {meaning}" in readme
+    assert cli("deck", "--no-such-option").code == 2  # usage errors are 2, as argparse has it
+    assert cli("run").code == 2
 
 
 @pytest.mark.parametrize("command", [[], ["synth"], ["validate"], ["run"]])
