@@ -429,7 +429,10 @@ def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, exec
         os.replace(tmp, kept)
         result.kept_as = kept
         return result
-    result.replaced = publish(tmp, final, force)
+    try:
+        result.replaced = publish(tmp, final, force)
+    except FileExistsError:  # another run published first (where file locks do not reach, e.g. some NFS)
+        return DeckResult(folder=final, month=str(month), kept_existing=True)
     return result
 
 
@@ -437,7 +440,8 @@ def publish(tmp: Path, final: Path, force: bool) -> bool:
     """Move a complete deck into place; True when it replaced one (only with ``force``).
 
     Without ``force`` the existence check and the move are one atomic step (a rename onto
-    an existing deck fails), so of two runs for the same month only the first publishes.
+    an existing deck fails, raising FileExistsError), so even where the month's file lock
+    does not reach, of two runs for the same month only the first publishes.
     """
     if force and final.exists():
         old = final.parent / f"{final.name}.previous"
@@ -451,10 +455,8 @@ def publish(tmp: Path, final: Path, force: bool) -> bool:
     except OSError as err:
         if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             raise
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ParameterError(f"Another run published a deck for {final.name} in {display_path(final)} while this one "
-                             "was running; that deck is kept and this one discarded (pass --force to replace it)."
-                             ) from None
+        shutil.rmtree(tmp, ignore_errors=True)  # the deck in place is kept, as if it had been there first
+        raise FileExistsError(errno.EEXIST, "a deck is already in place", str(final)) from None
     return False
 
 

@@ -22,7 +22,7 @@ def overview_run(small_data, tmp_path_factory):
 
 def test_writes_the_three_files(overview_run):
     assert sorted(p.name for p in overview_run.iterdir()) == [
-        "data_overview.html", "data_overview.ipynb", "findings.json"]
+        ".data_overview.lock", "data_overview.html", "data_overview.ipynb", "findings.json"]  # no temporary left
 
 
 def test_findings_match_the_tables(overview_run, small_data):
