@@ -1,6 +1,6 @@
 """What a run stood on: input fingerprints, package versions, the code's commit.
 
-The deck's ``manifest.json`` and the run record at the top of every rendered notebook
+The deck's ``manifest.json`` and the run record at the end of every rendered notebook
 both come from here, so an executed notebook is its own audit log: which parameters,
 which data (file, size, SHA-256) and which versions produced its numbers.
 """

@@ -1,8 +1,9 @@
 """Rendering executed notebooks for reviewers who do not read code.
 
 The HTML keeps narrative and outputs, drops every code cell's input, the parameters and
-injected-parameters cells and the findings payloads, and opens with a short table of
-what the run used (parameters, data source, versions).
+injected-parameters cells and the findings payloads, and ends with the run record: a
+collapsed appendix of what the run used (parameters, inputs with fingerprints, versions)
+and the warnings the code printed, which a reader of the findings need not scroll past.
 """
 from __future__ import annotations
 
@@ -43,16 +44,40 @@ def _cell_text(value: Any) -> str:
     return html.escape(text).replace("|", "&#124;")
 
 
-def run_header(title: str, parameters: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> str:
-    """Markdown for the top of a rendered notebook: what this run used."""
+def run_record(title: str, parameters: Mapping[str, Any], extra: Mapping[str, str] | None = None,
+               warnings: list[str] | None = None) -> str:
+    """Markdown for the end of a rendered notebook: what this run used, collapsed."""
     rows = [f"| `{k}` | {_cell_text(v)} |" for k, v in parameters.items()]
     facts = {"ccinsight": __version__, **(extra or {})}
+    if warnings:
+        facts["warnings"] = " ".join(warnings)
     fact_rows = [f"| {html.escape(k)} | {_cell_text(v)} |" for k, v in facts.items()]
     return "\n".join([
-        f"<small>Run record of **{html.escape(title)}**</small>", "",
+        '<details class="run-record">',
+        f"<summary>Run record of {html.escape(title)}: parameters, inputs, versions"
+        + (f", {len(warnings)} warning(s)" if warnings else "") + "</summary>", "",
         "| parameter | value |", "|---|---|", *rows, "",
-        "| run | |", "|---|---|", *fact_rows,
+        "| run | |", "|---|---|", *fact_rows, "",
+        "</details>",
     ])
+
+
+def _take_warnings(nb: nbformat.NotebookNode) -> list[str]:
+    """Remove what the code wrote to stderr from the outputs; return it, one entry per output."""
+    taken = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = " ".join(str(out.get("text", "")).split())
+                if text and text not in taken:
+                    taken.append(text)
+            else:
+                kept.append(out)
+        cell.outputs = kept
+    return taken
 
 
 _EXPORTER: HTMLExporter | None = None
@@ -73,10 +98,10 @@ def _exporter() -> HTMLExporter:
 
 def render_html(nb: nbformat.NotebookNode, title: str, parameters: Mapping[str, Any],
                 extra: Mapping[str, str] | None = None) -> str:
-    """Render an executed notebook for reviewers: no code, a run record at the top."""
+    """Render an executed notebook for reviewers: no code; the run record, with the
+    warnings the code printed, as a collapsed appendix at the end."""
     nb = copy.deepcopy(nb)
-    header = nbformat.v4.new_markdown_cell(run_header(title, parameters, extra))
-    first_markdown = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-    nb.cells.insert(first_markdown + 1, header)
+    warnings = _take_warnings(nb)
+    nb.cells.append(nbformat.v4.new_markdown_cell(run_record(title, parameters, extra, warnings)))
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
