@@ -201,6 +201,14 @@ class AttritionResult:
         return (f"AttritionResult({len(t):,} hires, {int(t['event'].sum()):,} exits, {hired}, "
                 f"as of {self.as_of.date()}, by {self.group_by})")
 
+    def caption(self) -> str:
+        """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
+        t = self.table
+        hired = f"hired {t['hire_date'].min():%Y-%m} to {t['hire_date'].max():%Y-%m}" if self.calendar else \
+            "tenure-only data"
+        return (f"{len(t):,} hires ({hired}), {int(t['event'].sum()):,} exits, as of {self.as_of.date()}; "
+                f"by {self.group_by.replace('_', ' ')}")
+
     # ---------------------------------------------------------------- tables
     def horizons(self) -> pd.DataFrame:
         """Attrition within each horizon with intervals, overall and per group."""
@@ -362,7 +370,7 @@ class AttritionResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
+        return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
             self.group_table, intervals={"attrition_90d": ("low", "high")}, percent={"attrition_90d"},
             labels={"group": self.group_by, "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
                     "median_tenure_days": "median tenure (days; empty: over half still here)"}, decimals=0)

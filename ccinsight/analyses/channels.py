@@ -212,6 +212,11 @@ class ChannelResult:
         hired = f"hired {self.hired[0].date()}..{self.hired[1].date()}" if self.calendar else "tenure-only data"
         return f"ChannelResult({self.n_hires:,} hires in {len(self.table)} channels, {hired}, as of {self.as_of.date()})"
 
+    def caption(self) -> str:
+        """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
+        hired = f"hired {self.hired[0].date()} to {self.hired[1].date()}" if self.calendar else "tenure-only data"
+        return f"{self.n_hires:,} hires in {len(self.table)} channels, {hired}, as of {self.as_of.date()}"
+
     def summary(self) -> pd.DataFrame:
         return self.table
 
@@ -309,7 +314,7 @@ class ChannelResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
+        return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
             self.ranked.drop(columns=["retention_diff", "retention_p", "cert_diff", "cert_p"], errors="ignore"),
             intervals={"retention_90d": ("low", "high"), "cert_pass_rate": ("cert_low", "cert_high"),
                        "perf_mean": ("perf_low", "perf_high")},

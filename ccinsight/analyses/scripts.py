@@ -477,6 +477,10 @@ class ScriptResult:
     def __repr__(self) -> str:
         return f"ScriptResult({self.n_calls:,} connected calls, {self.period}, from {self.source})"
 
+    def caption(self) -> str:
+        """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
+        return f"{self.n_calls:,} connected calls, {self.period}"
+
     def summary(self) -> pd.DataFrame:
         """Per script version: calls, talk time, acceptance and conversion with intervals."""
         return self.versions[[c for c in self.versions.columns if not c.startswith("_")]]
@@ -584,7 +588,7 @@ class ScriptResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
+        return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
             self.summary(), intervals={"mean_talk_s": ("mean_talk_low", "mean_talk_high"),
                                        "acceptance": ("acceptance_low", "acceptance_high"),
                                        "conversion": ("conversion_low", "conversion_high")},

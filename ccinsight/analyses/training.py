@@ -263,6 +263,14 @@ class TrainingResult:
         return (f"TrainingResult({self.metric}, months {self.window[0]}-{self.window[1]}: {len(self.joined):,} "
                 f"trainees in {len(self.cohorts)} cohorts ({est} estimated), training ended {span})")
 
+    def caption(self) -> str:
+        """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
+        est = int(self.cohorts["estimated"].sum())
+        span = f"{self.joined['training_end_date'].min():%Y-%m} to {self.joined['training_end_date'].max():%Y-%m}"
+        return (f"{self.metric.replace('_', ' ')} in months {self.window[0]}-{self.window[1]} after training: "
+                f"{len(self.joined):,} trainees in {len(self.cohorts)} training classes ({est} estimated), "
+                f"training ended {span}")
+
     @property
     def _oriented(self) -> str:
         return "" if self.direction > 0 else " (sign flipped: lower AHT is better)"
@@ -399,7 +407,7 @@ class TrainingResult:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return f"<p>{html.escape(repr(self))}</p>" + reviewer_html(
+        return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
             self.summary(), intervals={"r": ("r_low", "r_high")}, decimals=2,
             labels={"cohort_id": "training class", "training_end": "training ended", "n": "trainees",
                     "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p, r = 0 ({self.correction})",

@@ -89,6 +89,20 @@ def _list_items(text: str) -> list[str]:
     return parser.items
 
 
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    import html as html_mod
+
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_no_python_repr_in_any_page(built):
+    for page in sorted(built[0].glob("*.html")):
+        text = _visible_text(page.read_text())
+        leaks = re.findall(r"\b[A-Z]\w*(?:Result|Findings|Dataset)\(|object at 0x[0-9a-f]+", text)
+        assert not leaks, f"{page.name}: {leaks[:3]}"
+
+
 def test_each_headline_is_the_same_sentence_as_in_its_report(built):
     """The deck page and the rendered notebook show one sentence per headline, word for word."""
     folder, _ = built
