@@ -68,6 +68,19 @@ class Overview:
         out = self.missing[self.missing["missing"] > 0]
         return out.sort_values("missing_pct", ascending=False, kind="stable").set_index(["table", "column"])
 
+    def missing_values_table(self):
+        """:meth:`missing_values` as a reviewer reads them (counts with separators, shares as percentages)."""
+        from IPython.display import HTML
+
+        from ccinsight.tables import reviewer_html
+
+        table = self.missing_values().reset_index()
+        if table.empty:
+            return HTML("<p>No column has an empty value.</p>")
+        table["missing_share"] = table["missing_pct"] / 100
+        return HTML(reviewer_html(table.drop(columns="missing_pct"), percent={"missing_share"},
+                                  labels={"missing": "empty values", "missing_share": "share of rows"}))
+
     def text(self) -> str:
         """The headline, for the terminal."""
         return " ".join(self.findings().headlines())

@@ -585,6 +585,21 @@ class ScriptResult:
         b.set_title("Conversion by script")
         return ax
 
+    def refusals_table(self):
+        """Refusal reasons per script version, as counts with separators and each version's shares."""
+        from IPython.display import HTML
+
+        from ccinsight.tables import reviewer_html
+
+        if self.refusals.empty:
+            return HTML("<p>No refusal reasons are recorded for this period.</p>")
+        counts = self.refusals
+        shares = counts.div(counts.sum(axis=1), axis=0)
+        table = pd.DataFrame({"script version": counts.index})
+        for reason in counts.columns:
+            table[str(reason).replace("_", " ")] = [f"{n:,} ({s:.0%})" for n, s in zip(counts[reason], shares[reason])]
+        return HTML(reviewer_html(table))
+
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
