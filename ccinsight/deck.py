@@ -38,7 +38,7 @@ from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
 from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
 from ccinsight.credentials import redact
-from ccinsight import leftovers
+from ccinsight import archive, leftovers
 from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
@@ -305,6 +305,22 @@ img{max-width:100%;height:auto;border:1px solid #eee} .row{display:flex;gap:1.5e
 """
 
 
+def _summary(results: list[dict], moved: dict[str, list[tuple[str, str]]], previous: dict | None) -> str:
+    """The page's opening: failures first, then what changed beyond noise since last month."""
+    esc = html.escape
+    items = [f"<li class='bad'><a href='#{r['notebook']}'>{esc(REGISTRY[r['notebook']].title)}</a> failed; its "
+             "findings are missing from this deck.</li>" for r in results if r["status"] != "ok"]
+    clear = [(nb, css, text) for nb, lines in moved.items() for css, text in lines if css != "flat"]
+    items += [f"<li class='{css}'>{text} (<a href='#{nb}'>{esc(REGISTRY[nb].title)}</a>)</li>" for nb, css, text in clear]
+    flat = sum(css == "flat" for lines in moved.values() for css, _ in lines)
+    if previous is None:
+        items.append("<li>No deck for the month before to compare with.</li>")
+    elif flat:
+        items.append(f"<li class='flat'>{flat} tracked metric(s) show no clear change since {esc(previous['month'])}."
+                     "</li>")
+    return f"<section id='summary'><h2>At a glance</h2><ul>{''.join(items)}</ul></section>"
+
+
 def render_index(name: str, month: str, results: list[dict], previous: dict | None, folder: Path,
                  manifest: dict) -> str:
     """The deck's index page: self-contained (inline CSS, embedded figures), works offline."""
@@ -315,29 +331,36 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
              f"<p class='meta'>Deck '{esc(name)}' · data {esc(manifest['parameters']['data'])} · generated "
              f"{esc(manifest['created'])} · ccinsight {esc(__version__)}"
              + (f" · compared with {esc(previous['month'])}" if previous else " · no earlier month to compare with")
-             + "</p>"]
+             + " · <a href='../index.html'>all months</a></p>"]
     order = {nb: i for i, nb in enumerate(REGISTRY)}
-    for r in sorted(results, key=lambda r: order.get(r["notebook"], 99)):
+    results = sorted(results, key=lambda r: order.get(r["notebook"], 99))
+    before = (previous or {}).get("findings", {})
+    moved = {r["notebook"]: changes(r["notebook"], r["findings"], before.get(r["notebook"]))
+             for r in results if r["status"] == "ok"}  # a failed notebook recorded no findings
+    parts.append(_summary(results, moved, previous))
+    for r in results:
         nb = r["notebook"]
-        parts.append(f"<section id='{nb}'><h2>{esc(REGISTRY[nb].title)} <span class='status {r['status']}'>"
-                     f"{esc(r['status'])}</span></h2>")
-        parts.append(f"<p class='meta'>Ran in {r['duration_s']:.1f} s · "
-                     f"<a href='{nb}.html'>full report</a> · <a href='{nb}.ipynb'>executed notebook</a></p>")
-        if r["status"] != "ok":
+        failed = r["status"] != "ok"
+        badge = f" <span class='status failed'>{esc(r['status'])}</span>" if failed else ""
+        parts.append(f"<section id='{nb}'><h2>{esc(REGISTRY[nb].title)}{badge}</h2>")
+        parts.append(f"<p class='meta'><a href='{nb}.html'>full report</a> · "
+                     f"<a href='{nb}.ipynb'>executed notebook</a></p>")
+        if failed:
             parts.append(f"<pre>{esc(r['error'] or 'failed')}</pre>")
-        ok = r["status"] == "ok"  # a failed notebook may have recorded its data sources, not its findings
-        moved = changes(nb, r["findings"], (previous or {}).get("findings", {}).get(nb)) if ok else []
-        if moved:
-            spans = " ".join(f"<span class='{css}'>{text}</span>" for css, text in moved)
+        if moved.get(nb):
+            spans = " ".join(f"<span class='{css}'>{text}</span>" for css, text in moved[nb])
             parts.append(f"<p class='changes'>Since {esc(previous['month'])}: {spans}</p>")
-        lines = "".join(f"<li>{esc(line)}</li>" for line in headlines(nb, r["findings"])) if ok else ""
+        lines = "" if failed else "".join(f"<li>{esc(line)}</li>" for line in headlines(nb, r["findings"]))
         png = _first_image(folder / f"{nb}.ipynb")
-        figure = f"<div><img alt='key figure of {esc(nb)}' src='data:image/png;base64,{png}'></div>" if png else ""
+        figure = (f"<div><img alt='Key figure of {esc(REGISTRY[nb].title.rstrip('?'))}: the first figure of its "
+                  f"report' src='data:image/png;base64,{png}'></div>") if png else ""
         parts.append(f"<div class='row'><div><ul>{lines}</ul></div>{figure}</div></section>")
     parts.append("<p class='meta'>Every estimate comes with its 95% interval; groups smaller than the minimum "
                  f"cell size ({manifest['parameters'].get('min_cell_size', MIN_CELL_SIZE)}) are pooled or left out. "
-                 f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)} "
-                 "See manifest.json for inputs, versions and timings.</p></body></html>")
+                 f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)}</p>")
+    runs = " · ".join(f"{esc(r['notebook'])} {esc(r['status'])} in {r['duration_s']:.1f} s" for r in results)
+    parts.append(f"<footer class='meta'>Runs: {runs}. Inputs, versions and timings: manifest.json. "
+                 "<a href='../index.html'>All months</a></footer></body></html>")
     return "\n".join(parts)
 
 
@@ -368,7 +391,9 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
     try:
         with leftovers.exclusive(parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}",
                                  progress):
-            return _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress)
+            result = _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress)
+            archive.write(parent, plan.name)  # every month's deck and the tracked metrics' trends
+            return result
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         where = display_path(err.filename) if err.filename else display_path(parent)

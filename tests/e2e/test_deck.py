@@ -96,6 +96,15 @@ def _visible_text(page: str) -> str:
     return html_mod.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
+def test_the_page_opens_with_a_summary_and_ends_with_the_runs(built):
+    text = " ".join(_visible_text((built[0] / "index.html").read_text()).split())
+    assert text.index("At a glance") < text.index("What the data covers")
+    assert "No deck for the month before to compare with." in text  # the first deck of its folder
+    assert " ok " not in text.split("Runs:")[0]  # no status badges above the footer when all ran
+    for nb in REGISTRY:
+        assert re.search(rf"Runs: .*{nb} ok in [0-9.]+ s", text)
+
+
 def test_no_python_repr_in_any_page(built):
     for page in sorted(built[0].glob("*.html")):
         text = _visible_text(page.read_text())
@@ -272,6 +281,14 @@ def test_backfill_and_previous_month_arrows(synthetic, tmp_path):
     assert "Since 2026-09" in index and "90-day attrition" in index
     sept = json.loads((tmp_path / "o" / "monthly" / "2026-09" / "findings.json").read_text())
     assert sept["attrition_survival"]["as_of"] == "2026-09-30"
+    # the archive lists both months and each month's 90-day attrition as its own deck recorded it
+    archive = _visible_text((tmp_path / "o" / "monthly" / "index.html").read_text())
+    assert "2 month(s), newest first: 2026-10 · 2026-09" in " ".join(archive.split())
+    for m in ("2026-09", "2026-10"):
+        est = json.loads((tmp_path / "o" / "monthly" / m / "findings.json").read_text())["attrition_survival"][
+            "attrition_90d"]
+        shown = f"{m} {100 * est['value']:.1f}% ({100 * est['low']:.1f}% to {100 * est['high']:.1f}%) {est['n']:,}"
+        assert shown in " ".join(archive.split())
 
 
 def test_dask_cluster_runs_the_same_deck(synthetic, tmp_path):
