@@ -122,7 +122,8 @@ def _cmd_deck(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     results = deck.run_deck(args.params, month=args.month, months=args.months, out=args.out, jobs=args.jobs,
-                            force=args.force, scheduler=args.scheduler, timeout_s=args.cell_timeout)
+                            force=args.force, scheduler=args.scheduler, timeout_s=args.cell_timeout,
+                            pdf=args.pdf)
     code = 0
     for r in results:
         if r.kept_existing:
@@ -228,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild and replace an existing deck for the month (without it, an existing deck is "
                         "kept and the command exits 0)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
+    p.add_argument("--pdf", action="store_true",
+                   help="also write deck.pdf (the index page, then each report) through headless Chromium")
     p.add_argument("--cell-timeout", type=positive_int, metavar="SECONDS",
                    help="stop a cell that runs longer than this and mark its notebook failed")
     p.set_defaults(func=_cmd_deck)

@@ -302,6 +302,8 @@ h1{margin-bottom:.2em} .meta{color:#666;font-size:.9em} section{border-top:1px s
 .changes span{margin-right:1.2em;font-size:.9em}.good{color:#2e7d32}.bad{color:#c62828}.flat{color:#777}
 img{max-width:100%;height:auto;border:1px solid #eee} .row{display:flex;gap:1.5em;flex-wrap:wrap}
 .row>div{flex:1 1 420px} pre{white-space:pre-wrap;background:#fff3f3;padding:.6em;font-size:.85em}
+@media print{body{margin:0;max-width:none} section{break-before:page} #summary{break-before:auto}
+ img{break-inside:avoid;max-height:60vh} li{break-inside:avoid} a{color:inherit;text-decoration:none}}
 """
 
 
@@ -380,7 +382,7 @@ class DeckResult:
 
 
 def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
-                progress: Callable[[str], None]) -> DeckResult:
+                progress: Callable[[str], None], pdf_browser: str | None = None) -> DeckResult:
     """Build one month's deck; a failed write (disk full, no permission) leaves no trace.
 
     One run at a time builds a month's deck: a second one waits for the first (saying so),
@@ -391,7 +393,7 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
     try:
         with leftovers.exclusive(parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}",
                                  progress):
-            result = _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress)
+            result = _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress, pdf_browser)
             archive.write(parent, plan.name)  # every month's deck and the tracked metrics' trends
             return result
     except OSError as err:
@@ -402,7 +404,7 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
 
 
 def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, executor, force: bool,
-                 timeout_s: int | None, progress: Callable[[str], None]) -> DeckResult:
+                 timeout_s: int | None, progress: Callable[[str], None], pdf_browser: str | None) -> DeckResult:
     final = parent / str(month)
     if final.exists() and not force:
         return DeckResult(folder=final, month=str(month), kept_existing=True)
@@ -446,6 +448,11 @@ def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, exec
     previous = {"month": str(month - 1), "findings": json.loads(prev_file.read_text())} if prev_file.exists() else None
     (tmp / "index.html").write_text(render_index(plan.name, str(month), results, previous, tmp, manifest),
                                     encoding="utf-8")
+    if pdf_browser:
+        from ccinsight.pdf import write_deck_pdf
+
+        write_deck_pdf(tmp, [r["notebook"] for r in results], pdf_browser)
+        progress(f"{month}: deck.pdf printed")
     result = DeckResult(folder=final, month=str(month), results=results)
     if result.failed and final.exists():
         # never replace a complete deck with one that has failures: keep it beside
@@ -487,13 +494,19 @@ def publish(tmp: Path, final: Path, force: bool) -> bool:
 
 def run_deck(params_file: str | None = None, month: str | None = None, months: str | None = None,
              out: str | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
-             timeout_s: int | None = None, progress: Callable[[str], None] | None = None) -> list[DeckResult]:
-    """Build the deck for one month, or for each month of a range."""
+             timeout_s: int | None = None, progress: Callable[[str], None] | None = None,
+             pdf: bool = False) -> list[DeckResult]:
+    """Build the deck for one month, or for each month of a range (with ``pdf``, each also as deck.pdf)."""
     plan = load_plan(params_file, month, months)
+    browser = None
+    if pdf:
+        from ccinsight.pdf import find_browser
+
+        browser = find_browser()  # before anything runs: no Chromium is a usage error
     out_dir = cli_path(out) if out else outputs_dir()
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     if not os.environ.get(KEY_ENV):
         say(DEFAULT_KEY_WARNING)  # on the terminal, and in the manifest's run record
     with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
         months_to_run = check_inputs(plan, plan.months)
-        return [build_month(plan, m, out_dir, executor, force, timeout_s, say) for m in months_to_run]
+        return [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser) for m in months_to_run]

@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from ccinsight import deck
 from ccinsight.analyses import REGISTRY
 from conftest import OUTPUTS_DIR, PROJECT_ROOT, deck_params
 from conftest import run_cli
@@ -228,6 +230,29 @@ def test_killed_run_leaves_no_half_written_deck(built, tmp_path):
     assert "waiting" not in result.err and "kept as it is" in result.out
     assert not list((out / "monthly").glob(".*.tmp-*"))
     assert (deck_dir / "findings.json").read_text() == before
+
+
+def test_pdf_holds_the_index_and_every_report(small_data, tmp_path, chromium):
+    from pypdf import PdfReader
+
+    notebooks = {"data_overview": {}, "attrition_survival": {}}
+    out = tmp_path / "out"
+    result = run_cli("deck", "--params", str(deck_params(tmp_path, data=str(small_data), notebooks=notebooks)),
+                     "--out", str(out), "--pdf", env={"CCINSIGHT_CHROMIUM": chromium})
+    assert result.code == 0, result.text
+    folder = out / "monthly" / MONTH
+    reader = PdfReader(str(folder / "deck.pdf"))
+    # as text: ligatures (ﬀ) undone, words hyphenated at a line end joined again
+    pages = [" ".join(unicodedata.normalize("NFKC", p.extract_text()).split()).replace("- ", "-")
+             for p in reader.pages]
+    assert len(pages) >= 1 + len(notebooks)  # the index, then each report from a new page
+    assert pages[0].startswith(f"Contact-center insight deck: {MONTH}")
+    text = " ".join(pages)
+    found = json.loads((folder / "findings.json").read_text())
+    for nb in notebooks:
+        assert REGISTRY[nb].title in text
+        for line in deck.headlines(nb, found[nb]):
+            assert line[:60].replace("- ", "-") in text, line  # the headlines a manager forwards are in the PDF
 
 
 def _deck(params: Path, out: Path) -> subprocess.Popen:
