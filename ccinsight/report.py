@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,14 +25,31 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 class _StripForReviewers(Preprocessor):
-    """Remove parameter cells and findings payloads; keep everything a reviewer reads."""
+    """Remove parameter cells and findings payloads; keep everything a reviewer reads, and
+    give each figure alt text: the heading and first sentence of the narrative above it."""
 
     def preprocess(self, nb, resources):
         nb.cells = [c for c in nb.cells if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
+        described = ""
         for cell in nb.cells:
-            if cell.cell_type == "code":
+            if cell.cell_type == "markdown":
+                described = figure_description(cell.source) or described
+            elif cell.cell_type == "code":
                 cell.outputs = [o for o in cell.get("outputs", []) if MIME_TYPE not in o.get("data", {})]
+                for out in cell.outputs:
+                    if "image/png" in out.get("data", {}):
+                        out.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = described or "Figure"
         return nb, resources
+
+
+def figure_description(markdown: str) -> str:
+    """'Heading: first sentence.' of a narrative cell, as plain text (for alt text)."""
+    lines = [ln.strip() for ln in markdown.strip().splitlines()]
+    heading = next((ln.lstrip("#").strip() for ln in lines if ln.startswith("#")), "")
+    body = " ".join(ln for ln in lines if ln and not ln.startswith("#"))
+    sentence = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0] if body else ""
+    text = f"{heading}: {sentence}" if heading and sentence else heading or sentence
+    return re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", text).strip()
 
 
 def _cell_text(value: Any) -> str:
