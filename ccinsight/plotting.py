@@ -26,3 +26,23 @@ def new_axes(ax=None, **subplot_kw):
         return ax
     _, ax = plt.subplots(**subplot_kw)
     return ax
+
+
+def percent_axis(axis) -> None:
+    """Show a 0-1 share axis (``ax.xaxis`` or ``ax.yaxis``) as percentages, as the text does."""
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+def plain_log_ticks(axis) -> None:
+    """Ticks of a log axis as plain numbers (0.5, 1, 2) instead of powers of ten."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    low, high = sorted(axis.get_view_interval())
+    nice = [v for v in (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50) if low <= v <= high]
+    if len(nice) < 2:
+        nice = sorted({round(low, 2), 1.0, round(high, 2)} - {0.0})
+    axis.set_major_locator(FixedLocator(nice))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))

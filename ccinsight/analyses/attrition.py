@@ -27,7 +27,7 @@ from ccinsight.data import Dataset
 from ccinsight.errors import ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
-from ccinsight.plotting import new_axes
+from ccinsight.plotting import new_axes, percent_axis, plain_log_ticks
 from ccinsight.privacy import pool_small
 from ccinsight.survival import (attrition_at, fit_km, greenwood_var, retention_at, survival_at,
                                 survival_difference, survival_table)
@@ -322,7 +322,8 @@ class AttritionResult:
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
         ax.set_xlabel("tenure (days since hire)")
-        ax.set_ylabel("share still employed")
+        ax.set_ylabel("still employed")
+        percent_axis(ax.yaxis)
         ax.set_title(f"Who is still here after d days, by {self.group_by}")
         ax.legend(frameon=False, loc="lower left", fontsize="small")
         with warnings.catch_warnings():
@@ -364,6 +365,7 @@ class AttritionResult:
         ax.set_xscale("log")
         ax.set_yticks(y, c["covariate"])
         ax.set_xlabel("hazard ratio (95% CI), log scale: > 1 leaves sooner")
+        plain_log_ticks(ax.xaxis)
         ax.set_title("What goes with leaving sooner (Cox model)")
         return ax
 

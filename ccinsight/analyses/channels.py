@@ -22,7 +22,7 @@ from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.errors import DataError
 from ccinsight.findings import Estimate, Findings, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
-from ccinsight.plotting import new_axes
+from ccinsight.plotting import new_axes, percent_axis
 from ccinsight.performance import check_metric, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
 from ccinsight.stats import mean_interval, wilson
@@ -273,6 +273,7 @@ class ChannelResult:
         ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1)
         ax.set_xlabel("still here at day 90 (95% CI)")
         ax.set_ylabel("early performance, months 2-3 (95% CI)" if has_perf else "")
+        percent_axis(ax.xaxis)
         for name, c in colours.items():
             ax.scatter([], [], color=c, label=name)
         ax.legend(title="against the other channels (Holm)", frameon=False, fontsize="small", loc="best")
@@ -291,6 +292,7 @@ class ChannelResult:
         ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1, label="overall")
         ax.set_yticks(yy, [f"{c} (n={n})" for c, n in zip(t["hiring_channel"], t["hires"])])
         ax.set_xlabel("still here at day 90")
+        percent_axis(ax.xaxis)
         ax.legend(frameon=False, fontsize="small")
         ax.set_title("Ranking honest about sample size")
         return ax

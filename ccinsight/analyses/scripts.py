@@ -32,7 +32,7 @@ from ccinsight.config import MIN_CELL_SIZE, display_path, resolve_path
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
-from ccinsight.plotting import new_axes
+from ccinsight.plotting import new_axes, percent_axis
 from ccinsight.privacy import suppress_small
 from ccinsight.readers import duckdb_query, duckdb_relation, table_file
 from ccinsight.stats import wilson
@@ -534,8 +534,9 @@ class ScriptResult:
             ax.axvline(self.longest["seconds"] / 60, color="tab:green", ls=":", lw=1.2,
                        label=f"longest within target: {wording.duration(self.longest['seconds'])}")
         ax.set_xlabel("talk time (minutes)")
-        ax.set_ylabel("share of customers accepting")
+        ax.set_ylabel("customers accepting")
         ax.set_ylim(0, 1)
+        percent_axis(ax.yaxis)
         ax.legend(frameon=False, fontsize="small", loc="lower left")
         trend = "rises" if self.rising else "falls"
         ax.set_title(f"Acceptance {trend} as calls get longer ({self.period})")
@@ -553,8 +554,9 @@ class ScriptResult:
             line, = ax.plot(curve["talk_s"] / 60, curve["rate"], label=name, **kwargs)
             ax.fill_between(curve["talk_s"] / 60, curve["low"], curve["high"], color=line.get_color(), alpha=0.12)
         ax.set_xlabel("talk time (minutes)")
-        ax.set_ylabel("share of customers accepting")
+        ax.set_ylabel("customers accepting")
         ax.set_ylim(0, 1)
+        percent_axis(ax.yaxis)
         ax.legend(frameon=False, fontsize="small")
         ax.set_title("Tolerance for long calls by time of day")
         return ax
@@ -578,7 +580,8 @@ class ScriptResult:
                    xerr=np.vstack([v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]]),
                    fmt="o", capsize=3, color="tab:green")
         b.set_yticks(y, v["script_version"])
-        b.set_xlabel("conversion (share of calls)")
+        b.set_xlabel("conversion (of calls)")
+        percent_axis(b.xaxis)
         for axis in (a, b):
             axis.set_ylim(-0.6, len(v) - 0.4)
         a.set_title("Talk time by script")

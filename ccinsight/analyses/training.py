@@ -29,7 +29,7 @@ from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.performance import METRIC_LABELS, SHARE_METRICS, check_metric, window_performance
-from ccinsight.plotting import new_axes
+from ccinsight.plotting import new_axes, percent_axis
 
 
 @dataclass(frozen=True)
@@ -374,6 +374,8 @@ class TrainingResult:
                 ax.set_title(f"{title}: n = {len(part):,}, r = {self.direction * r:.2f}")
             ax.set_xlabel("training score")
             ax.set_ylabel(f"{METRIC_LABELS[self.metric]}, months {self.window[0]}-{self.window[1]}")
+            if self.metric in SHARE_METRICS:
+                percent_axis(ax.yaxis)
         return axes
 
     def outliers(self, n: int = 10) -> pd.DataFrame:
