@@ -94,16 +94,19 @@ class Overview:
             columns_with_missing=int((self.missing["missing"] > 0).sum()))
 
     def plot(self, ax=None, **kwargs):
-        """Hires and exits per month (bars) with outbound calls per month (line, right axis)."""
+        """Hires and exits per month (bars side by side) with outbound calls per month (line,
+        right axis); both axes start at zero."""
         ax = new_axes(ax, figsize=(9, 3.5))
         x = self.monthly.index.to_timestamp()
-        ax.bar(x, self.monthly["hires"], width=20, label="hires", **kwargs)
-        ax.bar(x, -self.monthly["exits"], width=20, label="exits (below 0)", alpha=0.7)
+        half = pd.Timedelta(days=6)
+        ax.bar(x - half, self.monthly["hires"], width=12, label="hires", **kwargs)
+        ax.bar(x + half, self.monthly["exits"], width=12, label="exits", alpha=0.8)
         ax.set_ylabel("agents per month")
-        ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_ylim(bottom=0)
         right = ax.twinx()
-        right.plot(x, self.monthly["calls"] / 1000, color="0.25", lw=1.5, label="outbound calls (k)")
+        right.plot(x, self.monthly["calls"] / 1000, color="0.25", lw=1.5, label="outbound calls (right axis)")
         right.set_ylabel("outbound calls (thousands)")
+        right.set_ylim(bottom=0)
         right.grid(False)
         lines = ax.get_legend_handles_labels()
         more = right.get_legend_handles_labels()
