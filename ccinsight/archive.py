@@ -86,9 +86,9 @@ def render(deck_folder: Path, name: str) -> str:
     esc = html.escape
     months, rows = collect(deck_folder)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(name)} decks</title>"
-             f"<style>{CSS}</style></head><body><h1>Insight decks: {esc(name)}</h1>"]
+             f"<style>{CSS}</style></head><body><main><h1>Insight decks: {esc(name)}</h1>"]
     if not months:
-        parts.append("<p>No complete deck yet.</p></body></html>")
+        parts.append("<p>No complete deck yet.</p></main></body></html>")
         return "\n".join(parts)
     links = " · ".join(f"<a href='{m}/index.html'>{m}</a>" for m in reversed(months))
     parts.append(f"<p>{len(months)} month(s), newest first: {links}</p>")
@@ -106,7 +106,7 @@ def render(deck_folder: Path, name: str) -> str:
         figure = (f"<div><img alt='{esc(label)} by month, {metric['month'].iloc[0]} to {metric['month'].iloc[-1]}, "
                   f"with 95% intervals' src='data:image/png;base64,{png}'></div>") if png else ""
         parts.append(f"<section><h2>{esc(label)}</h2><div class='row'>{figure}<div>{table_html}</div></div></section>")
-    parts.append("</body></html>")
+    parts.append("</main></body></html>")
     return "\n".join(parts)
 
 

@@ -329,7 +329,7 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
     esc = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(name)} deck {month}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>Contact-center insight deck: {esc(month)}</h1>",
+             f"<main><h1>Contact-center insight deck: {esc(month)}</h1>",
              f"<p class='meta'>Deck '{esc(name)}' · data {esc(manifest['parameters']['data'])} · generated "
              f"{esc(manifest['created'])} · ccinsight {esc(__version__)}"
              + (f" · compared with {esc(previous['month'])}" if previous else " · no earlier month to compare with")
@@ -359,7 +359,7 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
         parts.append(f"<div class='row'><div><ul>{lines}</ul></div>{figure}</div></section>")
     parts.append("<p class='meta'>Every estimate comes with its 95% interval; groups smaller than the minimum "
                  f"cell size ({manifest['parameters'].get('min_cell_size', MIN_CELL_SIZE)}) are pooled or left out. "
-                 f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)}</p>")
+                 f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)}</p></main>")
     runs = " · ".join(f"{esc(r['notebook'])} {esc(r['status'])} in {r['duration_s']:.1f} s" for r in results)
     parts.append(f"<footer class='meta'>Runs: {runs}. Inputs, versions and timings: manifest.json. "
                  "<a href='../index.html'>All months</a></footer></body></html>")

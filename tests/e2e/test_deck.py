@@ -165,10 +165,38 @@ def test_index_page_in_a_real_browser(built, chromium):
     assert not errors, errors
     assert len(images) >= 4 and all(ok and width > 0 for ok, width in images)
     assert all(u.startswith(("file:", "data:")) for u in requests), "the page must work offline"
-    assert len(links) == 2 * len(list(REGISTRY))
+    assert len(links) == 2 * len(list(REGISTRY)) + 2  # report and notebook per analysis; all months, twice
     for href in links:
-        assert Path(href.removeprefix("file://")).is_file(), href
+        assert Path(href.removeprefix("file://").split("#")[0]).is_file(), href
     assert (ARTIFACTS / "deck-index.png").stat().st_size > 10_000
+
+
+def test_every_page_reads_in_a_browser_without_serious_accessibility_problems(built, chromium):
+    """axe-core on the index, the archive and every report; each report's screenshot is kept."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    folder = built[0]
+    pages = [folder.parent / "index.html", *sorted(folder.glob("*.html"))]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        for path in pages:
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            found = Axe().run(page).response["violations"]
+            serious = [f"{v['id']} ({len(v['nodes'])})" for v in found if v["impact"] in ("serious", "critical")]
+            if serious:
+                problems[path.name] = serious
+            if path.parent == folder and path.name != "index.html":
+                page.screenshot(path=str(ARTIFACTS / f"report-{path.stem}.png"), full_page=True)
+            images = page.evaluate("Array.from(document.images).map(i => i.alt)")
+            assert all(alt and alt != "Figure" for alt in images), (path.name, images)
+        browser.close()
+    assert not problems, problems
+    assert len(list(ARTIFACTS.glob("report-*.png"))) >= len(REGISTRY)
 
 
 def test_a_rerun_keeps_the_existing_deck_and_exits_0(built, tmp_path):
@@ -290,7 +318,7 @@ def test_two_runs_for_the_same_month_at_once_build_one_deck(small_data, tmp_path
     assert [r.returncode for r in runs] == [0, 0], outputs
     said = sorted("written" if "deck written" in o else "kept" if "kept as it is" in o else o for o, _ in outputs)
     assert said == ["kept", "written"]  # one built it, the other found it in place and left it alone
-    assert sorted(p.name for p in (out / "monthly").iterdir() if not p.name.startswith(".")) == [MONTH]
+    assert sorted(p.name for p in (out / "monthly").iterdir() if not p.name.startswith(".")) == [MONTH, "index.html"]
     assert not list((out / "monthly").glob(".*.tmp-*"))
 
 
