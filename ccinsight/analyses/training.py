@@ -324,7 +324,7 @@ class TrainingResult:
 
     def plot(self, ax=None, **kwargs):
         """Forest plot: r with its interval per cohort in time order, and the pooled r."""
-        ax = new_axes(ax, figsize=(8, max(4, 0.16 * len(self.cohorts) + 1)))
+        ax = new_axes(ax, figsize=(8, max(4, 0.24 * len(self.cohorts) + 1.5)))  # class names legible at 60+
         c = self.cohorts.reset_index(drop=True)
         y = np.arange(len(c))[::-1]
         est = c["estimated"].to_numpy()
@@ -332,23 +332,27 @@ class TrainingResult:
         for yi, row, col in zip(y[est], c[est].itertuples(), colour[est]):
             ax.plot([row.r_low, row.r_high], [yi, yi], color=col, lw=1.2)
         ax.scatter(c.loc[est, "r"], y[est], c=colour[est], s=14, zorder=3, **kwargs)
-        ax.scatter(np.zeros((~est).sum()), y[~est], marker="x", color="0.6", s=14, label="too small")
+        if (~est).any():  # legend entries only for what is drawn
+            ax.scatter(np.zeros((~est).sum()), y[~est], marker="x", color="0.6", s=14,
+                       label=f"fewer than {self.min_size} trainees: not estimated")
         ax.axvline(0, color="0.3", lw=0.8)
         ax.axvline(self.pooled["r"], color="tab:green", ls="--", lw=1.2,
                    label=f"pooled r = {self.pooled['r']:.2f} (random effects)")
-        ax.axvline(self.r_threshold, color="tab:orange", ls=":", lw=1)
+        ax.axvline(self.r_threshold, color="tab:orange", ls=":", lw=1,
+                   label=f"weak-link threshold r = {self.r_threshold:g}")
         if self.change_date is not None:
             cut = (c["training_end"] >= self.change_date).to_numpy()
             if cut.any() and (~cut).any():
                 ax.axhline(y[cut.argmax()] + 0.5, color="0.5", lw=0.8, ls=":")
                 ax.text(-0.98, y[cut.argmax()] + 0.7, "process change",
                         fontsize="small", color="0.4", va="bottom")
-        ax.set_yticks(y, c["cohort_id"], fontsize=6)
+        ax.set_yticks(y, c["cohort_id"], fontsize=8)
+        ax.set_ylim(-0.7, len(c) - 0.3)
         ax.set_xlim(-1, 1)
         ax.set_xlabel(f"Pearson r, training score vs {METRIC_LABELS[self.metric]}{self._oriented} (95% CI)")
-        ax.scatter([], [], color="tab:blue", s=14, label=HOLDS)
-        ax.scatter([], [], color="tab:orange", s=14, label=WEAK)
-        ax.scatter([], [], color="0.55", s=14, label=TOO_FEW)
+        for label, col in ((HOLDS, "tab:blue"), (WEAK, "tab:orange"), (TOO_FEW, "0.55")):
+            if (c.loc[est, "label"] == label).any():
+                ax.scatter([], [], color=col, s=14, label=label)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize="small", frameon=False)
         ax.set_title("Does training predict performance? One row per training class, oldest at the top")
         return ax
