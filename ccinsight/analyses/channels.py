@@ -263,19 +263,24 @@ class ChannelResult:
         colours = {ABOVE: "tab:green", NO_CLEAR: "0.5", BELOW: "tab:red"}
         has_perf = t["perf_mean"].notna().any()
         y = t["perf_mean"] if has_perf else pd.Series(np.arange(len(t)), index=t.index)
+        names = []
         for row, yy in zip(t.itertuples(), y):
             c = colours.get(row.verdict, "0.5")
             ax.errorbar(row.retention_90d, yy, xerr=[[row.retention_90d - row.low], [row.high - row.retention_90d]],
                         yerr=[[yy - row.perf_low], [row.perf_high - yy]] if has_perf and np.isfinite(row.perf_low)
                         else None, fmt="o", color=c, capsize=3, **kwargs)
-            ax.annotate(f"{row.hiring_channel} (n={row.hires})", (row.retention_90d, yy), xytext=(6, 4),
-                        textcoords="offset points", fontsize="small")
+            names.append(ax.text(row.retention_90d, yy, f"{row.hiring_channel} (n={row.hires})", fontsize="small"))
         ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1)
+        if len(names) > 1:  # move the names apart until none overlaps another
+            from adjustText import adjust_text
+
+            adjust_text(names, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
         ax.set_xlabel("still here at day 90 (95% CI)")
         ax.set_ylabel("early performance, months 2-3 (95% CI)" if has_perf else "")
         percent_axis(ax.xaxis)
         for name, c in colours.items():
-            ax.scatter([], [], color=c, label=name)
+            if (t["verdict"] == name).any():  # legend entries only for what is drawn
+                ax.scatter([], [], color=c, label=name)
         ax.legend(title="against the other channels (Holm)", frameon=False, fontsize="small", loc="best")
         ax.set_title("Which channels bring people who stay and perform?")
         return ax

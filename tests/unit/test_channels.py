@@ -110,3 +110,24 @@ def test_no_certification_data_omits_those_columns_with_a_note():
     assert result.table["cert_pass_rate"].isna().all()
     assert any("Certification columns left out" in n for n in result.notes)
 
+
+
+def test_channel_names_on_the_chart_do_not_overlap(synthetic):
+    """On the synthetic centre two names sat on top of each other ('walk_in' over 'job_board')."""
+    import matplotlib.pyplot as plt
+
+    from ccinsight import data as ccdata
+
+    ds = ccdata.load(str(synthetic), ["agents"], optional=["training", "performance"])
+    ax = channels.analyse(ds).plot()
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) >= 5
+    overlapping = [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, a in enumerate(boxes)
+                   for j, b in enumerate(boxes) if i < j and a.overlaps(b)]
+    assert not overlapping
+    labels = ax.get_legend().get_texts() if ax.get_legend() else []
+    drawn = set(channels.analyse(ds).table["verdict"])
+    assert {t.get_text() for t in labels} <= drawn  # legend entries only for verdicts on the chart
+    plt.close(ax.figure)
