@@ -195,11 +195,7 @@ class AttritionResult:
     calendar: bool = True
 
     def __repr__(self) -> str:
-        t = self.table
-        hired = f"hired {t['hire_date'].min():%Y-%m}..{t['hire_date'].max():%Y-%m}" if self.calendar else \
-            "tenure-only data"
-        return (f"AttritionResult({len(t):,} hires, {int(t['event'].sum()):,} exits, {hired}, "
-                f"as of {self.as_of.date()}, by {self.group_by})")
+        return f"AttritionResult({self.caption()})"
 
     def caption(self) -> str:
         """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""

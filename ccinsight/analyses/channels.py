@@ -209,8 +209,7 @@ class ChannelResult:
     calendar: bool = True
 
     def __repr__(self) -> str:
-        hired = f"hired {self.hired[0].date()}..{self.hired[1].date()}" if self.calendar else "tenure-only data"
-        return f"ChannelResult({self.n_hires:,} hires in {len(self.table)} channels, {hired}, as of {self.as_of.date()})"
+        return f"ChannelResult({self.caption()})"
 
     def caption(self) -> str:
         """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""

@@ -475,7 +475,7 @@ class ScriptResult:
         return self.months[0] if self.months[0] == self.months[1] else f"{self.months[0]}..{self.months[1]}"
 
     def __repr__(self) -> str:
-        return f"ScriptResult({self.n_calls:,} connected calls, {self.period}, from {self.source})"
+        return f"ScriptResult({self.caption()})"
 
     def caption(self) -> str:
         """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""

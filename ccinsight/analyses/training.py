@@ -258,10 +258,7 @@ class TrainingResult:
     correction: str
 
     def __repr__(self) -> str:
-        est = int(self.cohorts["estimated"].sum())
-        span = f"{self.joined['training_end_date'].min():%Y-%m}..{self.joined['training_end_date'].max():%Y-%m}"
-        return (f"TrainingResult({self.metric}, months {self.window[0]}-{self.window[1]}: {len(self.joined):,} "
-                f"trainees in {len(self.cohorts)} cohorts ({est} estimated), training ended {span})")
+        return f"TrainingResult({self.caption()})"
 
     def caption(self) -> str:
         """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
