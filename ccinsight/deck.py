@@ -393,9 +393,7 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
     try:
         with leftovers.exclusive(parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}",
                                  progress):
-            result = _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress, pdf_browser)
-            archive.write(parent, plan.name)  # every month's deck and the tracked metrics' trends
-            return result
+            return _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress, pdf_browser)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         where = display_path(err.filename) if err.filename else display_path(parent)
@@ -509,4 +507,8 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
         say(DEFAULT_KEY_WARNING)  # on the terminal, and in the manifest's run record
     with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
         months_to_run = check_inputs(plan, plan.months)
-        return [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser) for m in months_to_run]
+        results = [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser) for m in months_to_run]
+    # once per command, not per month of a backfill: every month's deck and the tracked metrics' trends
+    # (replaced in one step, so a concurrent run for another month cannot leave it half-written)
+    archive.write(out_dir / plan.name, plan.name)
+    return results
