@@ -13,7 +13,7 @@ from ccinsight.config import notebooks_dir
 from ccinsight.findings import Findings, Tracked
 
 #: Parameters every analysis notebook takes, set once for a whole deck.
-SHARED_PARAMETERS = ("data", "sources", "month", "min_cell_size")
+SHARED_PARAMETERS = ("data", "sources", "labels", "month", "min_cell_size")
 
 
 @dataclass(frozen=True)

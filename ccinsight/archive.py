@@ -18,7 +18,7 @@ import pandas as pd
 
 from ccinsight import findings as findings_mod
 from ccinsight.analyses import REGISTRY
-from ccinsight.tables import interval_text, reviewer_html
+from ccinsight.tables import UNITS, interval_text, reviewer_html
 
 MONTH_FOLDER = re.compile(r"^\d{4}-\d{2}$")
 
@@ -96,12 +96,10 @@ def render(deck_folder: Path, name: str) -> str:
                  "(shaded); months are not adjusted for one another.</p>")
     for (label, unit), metric in rows.groupby(["label", "unit"], sort=False):
         metric = metric.sort_values("month")
-        share = unit == "share"
-        decimals = 0 if unit == "count" else 2
-        table = metric.assign(estimate=[interval_text(v, lo, hi, percent=share, decimals=decimals)
+        table = metric.assign(estimate=[interval_text(v, lo, hi, unit if unit in UNITS else "number")
                                         for v, lo, hi in zip(metric["value"], metric["low"], metric["high"])])
         table_html = reviewer_html(table[["month", "estimate", "n"]],
-                                   labels={"estimate": f"{label} (95% interval)", "n": "n"})
+                                   labels={"estimate": f"{label} (95% CI)", "n": "n"})
         png = trend_png(metric) if len(metric) > 1 else None
         figure = (f"<div><img alt='{esc(label)} by month, {metric['month'].iloc[0]} to {metric['month'].iloc[-1]}, "
                   f"with 95% intervals' src='data:image/png;base64,{png}'></div>") if png else ""

@@ -18,6 +18,8 @@ from ccinsight import contract
 from ccinsight import period as period_mod
 from ccinsight.config import display_path, project_root, resolve_path
 from ccinsight.errors import DataError
+from ccinsight.labels import Labels
+from ccinsight.labels import parse as parse_labels
 from ccinsight.readers import read_table, table_file
 
 
@@ -37,6 +39,8 @@ class Dataset:
     #: calendar: hire dates are made up as snapshot - tenure, so nothing may be windowed or
     #: filtered on them, and the snapshot is the one date the analysis is as of.
     snapshot: pd.Timestamp | None = None
+    #: How reports name columns and values, and the currency (a params file's ``labels``).
+    labels: Labels = field(default_factory=Labels)
 
     @property
     def calendar(self) -> bool:
@@ -104,7 +108,7 @@ class Dataset:
 
 def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Iterable[str] = (),
          validate: bool = True, sources: Mapping[str, Any] | None = None, month: str | None = None,
-         as_observed: bool = True) -> Dataset:
+         as_observed: bool = True, labels: Mapping[str, Any] | None = None) -> Dataset:
     """Read contract tables from a folder, or from mapped sources, check them, and cut them
     at the end of the analysis month.
 
@@ -129,7 +133,11 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         a month after the data's latest complete month is an error.
     as_observed
         False returns every row as read (to check a mapping; never for an analysis).
+    labels
+        A params file's ``labels`` section (:mod:`ccinsight.labels`): the words reports use
+        for columns, values and the currency. None: column names with spaces.
     """
+    shown = parse_labels(labels, "labels")
     wanted = list(tables) if tables is not None else list(contract.TABLES)
     extra = [t for t in optional if t not in wanted]
     unknown = [t for t in wanted + extra if t not in contract.TABLES]
@@ -142,6 +150,7 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         ds = _load_sources(sources, needed, [t for t in wanted + extra if t not in needed], validate)
     else:
         ds = _load_folder(resolve_path(data), wanted + extra, needed, validate)
+    ds = replace(ds, labels=shown)
     if not validate or not ds.report.ok or not as_observed:
         return ds  # a report of problems, or rows to inspect: not data to analyse
     return cut(ds, chosen)

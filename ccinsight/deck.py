@@ -43,7 +43,7 @@ from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
 
-SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "month": (str, type(None)), "min_cell_size": int,
+SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "labels": dict, "month": (str, type(None)), "min_cell_size": int,
                "notebooks": dict}
 
 
@@ -107,6 +107,10 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
         chosen = (period_mod.parse_month(month or raw["month"], "--month" if month else where),)
     else:
         chosen = ()
+    if raw.get("labels"):
+        from ccinsight.labels import parse as parse_labels
+
+        parse_labels(raw["labels"], where)  # a mistake in the words stops here, before anything runs
     sources = {}
     if raw.get("sources"):
         from ccinsight.sources import parse
@@ -254,10 +258,16 @@ def _first_image(ipynb: Path) -> str | None:
 
 
 # --------------------------------------------------------------------------- the index
+def read_findings(notebook: str, recorded: dict | None):
+    """A notebook's recorded findings as its analysis' Findings (None when it recorded none)."""
+    found, _ = findings_mod.split(recorded or {})
+    return REGISTRY[notebook].findings.from_json(found) if found else None
+
+
 def headlines(notebook: str, recorded: dict) -> list[str]:
     """The headline sentences of a notebook's findings: the same method its narrative uses."""
-    found, _ = findings_mod.split(recorded)
-    return REGISTRY[notebook].findings.from_json(found).headlines() if found else []
+    found = read_findings(notebook, recorded)
+    return found.headlines() if found else []
 
 
 #: The rule for a coloured arrow, as the page states it.
@@ -300,6 +310,7 @@ h1{margin-bottom:.2em} .meta{color:#666;font-size:.9em} section{border-top:1px s
 .status{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.8em;color:#fff}
 .ok{background:#2e7d32}.failed{background:#c62828} ul{margin:.4em 0} li{margin:.2em 0}
 .changes span{margin-right:1.2em;font-size:.9em}.good{color:#2e7d32}.bad{color:#c62828}.flat{color:#777}
+.act{color:#8a4b00} .rule{color:#555;font-size:.85em;border-left:3px solid #ddd;padding-left:.6em}
 img{max-width:100%;height:auto;border:1px solid #eee} .row{display:flex;gap:1.5em;flex-wrap:wrap}
 .row>div{flex:1 1 420px} pre{white-space:pre-wrap;background:#fff3f3;padding:.6em;font-size:.85em}
 @media print{body{margin:0;max-width:none} section{break-before:page} #summary{break-before:auto}
@@ -308,10 +319,17 @@ img{max-width:100%;height:auto;border:1px solid #eee} .row{display:flex;gap:1.5e
 
 
 def _summary(results: list[dict], moved: dict[str, list[tuple[str, str]]], previous: dict | None) -> str:
-    """The page's opening: failures first, then what changed beyond noise since last month."""
+    """The page's opening: failures first, then targets missed and actions asked for, then
+    what changed beyond noise since last month; each item links to its section."""
     esc = html.escape
     items = [f"<li class='bad'><a href='#{r['notebook']}'>{esc(REGISTRY[r['notebook']].title)}</a> failed; its "
              "findings are missing from this deck.</li>" for r in results if r["status"] != "ok"]
+    for r in results:
+        found = read_findings(r["notebook"], r["findings"]) if r["status"] == "ok" else None
+        for kind, text in found.attention() if found else []:
+            css = "bad" if kind == "missed target" else "act"
+            items.append(f"<li class='{css}'><strong>{esc(kind.capitalize())}:</strong> {esc(text)} "
+                         f"(<a href='#{r['notebook']}'>{esc(REGISTRY[r['notebook']].title)}</a>)</li>")
     clear = [(nb, css, text) for nb, lines in moved.items() for css, text in lines if css != "flat"]
     items += [f"<li class='{css}'>{text} (<a href='#{nb}'>{esc(REGISTRY[nb].title)}</a>)</li>" for nb, css, text in clear]
     flat = sum(css == "flat" for lines in moved.values() for css, _ in lines)
@@ -352,15 +370,19 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
         if moved.get(nb):
             spans = " ".join(f"<span class='{css}'>{text}</span>" for css, text in moved[nb])
             parts.append(f"<p class='changes'>Since {esc(previous['month'])}: {spans}</p>")
-        lines = "" if failed else "".join(f"<li>{esc(line)}</li>" for line in headlines(nb, r["findings"]))
+        found = None if failed else read_findings(nb, r["findings"])
+        lines = "".join(f"<li>{esc(line)}</li>" for line in found.headlines()) if found else ""
+        rule = found.rule() if found else None
+        lines = f"<ul>{lines}</ul>" + (f"<p class='rule'>{esc(rule)}</p>" if rule else "")
         png = _first_image(folder / f"{nb}.ipynb")
         figure = (f"<div><img alt='Key figure of {esc(REGISTRY[nb].title.rstrip('?'))}: the first figure of its "
                   f"report' src='data:image/png;base64,{png}'></div>") if png else ""
-        parts.append(f"<div class='row'><div><ul>{lines}</ul></div>{figure}</div></section>")
+        parts.append(f"<div class='row'><div>{lines}</div>{figure}</div></section>")
     parts.append("<p class='meta'>Every estimate comes with its 95% interval; groups smaller than the minimum "
                  f"cell size ({manifest['parameters'].get('min_cell_size', MIN_CELL_SIZE)}) are pooled or left out. "
                  f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)}</p></main>")
-    runs = " · ".join(f"{esc(r['notebook'])} {esc(r['status'])} in {r['duration_s']:.1f} s" for r in results)
+    runs = " · ".join(f"{esc(REGISTRY[r['notebook']].title)} {esc(r['status'])} in {r['duration_s']:.1f} s"
+                      for r in results)
     parts.append(f"<footer class='meta'>Runs: {runs}. Inputs, versions and timings: manifest.json. "
                  "<a href='../index.html'>All months</a></footer></body></html>")
     return "\n".join(parts)

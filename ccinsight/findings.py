@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ccinsight import wording
+from ccinsight.labels import Labels
 
 MIME_TYPE = "application/vnd.ccinsight.findings+json"
 
@@ -37,9 +38,9 @@ UNITS = {
     "points": "a difference of two shares (shown in percentage points)",
     "percent": "a relative change in percent",
     "r": "a correlation coefficient between -1 and 1",
-    "seconds": "a duration in seconds (shown as minutes and seconds)",
+    "seconds": "a duration in seconds (shown as m:ss)",
     "days": "a number of days",
-    "money": "an amount in the currency of the channels table",
+    "money": "an amount in the currency of the channels table (named by the params' labels.currency)",
     "number": "a plain number in the unit its description names",
     "p": "a p-value",
     "date": "a date, YYYY-MM-DD",
@@ -113,6 +114,17 @@ class Findings:
     #: Metrics the deck tracks month to month.
     tracked: ClassVar[tuple[Tracked, ...]] = ()
 
+    #: The words the sentences use for columns, values and the currency (the params' labels),
+    #: so the deck page rebuilt from findings.json says what the report says.
+    labels: dict = dataclasses.field(default_factory=dict, kw_only=True, metadata={
+        "doc": "the names sentences use for columns and values, and the currency (the params' labels)",
+        "unit": "facts"})
+
+    @property
+    def names(self) -> Labels:
+        """:attr:`labels` as :class:`ccinsight.labels.Labels`."""
+        return Labels.from_json(self.labels)
+
     # ------------------------------------------------------------------ words
     def headlines(self) -> list[str]:
         """The findings in plain sentences (no markup), shown on the deck page and at the top
@@ -122,6 +134,16 @@ class Findings:
     def details(self) -> list[str]:
         """Further sentences (Markdown) for the notebook only."""
         return []
+
+    def attention(self) -> list[tuple[str, str]]:
+        """What the deck page's summary lists for a manager: ("missed target", sentence) where
+        an estimate is clearly on the wrong side of a target from the params (its whole 95%
+        interval), ("action", sentence) where a verdict or a plan asks for one. Plain text."""
+        return []
+
+    def rule(self) -> str | None:
+        """The rule behind this analysis' verdicts or flags, shown beside them on the deck page."""
+        return None
 
     def narrative(self) -> str:
         """Markdown for the top of the rendered notebook: the headlines, then the details."""

@@ -189,6 +189,10 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         from ccinsight.sources import parse
 
         parse(checked["sources"], where)  # mistakes in the mapping's shape stop here, before a kernel starts
+    if checked.get("labels"):
+        from ccinsight.labels import parse as parse_labels
+
+        parse_labels(checked["labels"], where)
     out_dir = cli_path(out) if out else outputs_dir() / name
     leftovers.clear_stale(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX)  # killed runs' kernel folders
     # one run at a time writes these outputs; it clears what killed runs left in the folder
@@ -247,7 +251,10 @@ def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_
         extra = {"notebook": f"notebooks/{path.name}", "status": "failed: " + error if error else "ok",
                  "duration": f"{duration:.1f} s", **audit_facts(found, effective)}
         shown = {**effective, "data": "(not used: sources given)"} if effective.get("sources") else effective
-        (tmp / f"{name}.html").write_text(render_html(executed, name, shown, extra), encoding="utf-8")
+        from ccinsight.analyses import REGISTRY
+
+        title = REGISTRY[name].title if name in REGISTRY else name  # the page's title: the question it answers
+        (tmp / f"{name}.html").write_text(render_html(executed, title, shown, extra), encoding="utf-8")
         (tmp / "findings.json").write_text(findings_mod.dumps(found), encoding="utf-8")
         files = {"ipynb": out_dir / f"{name}.ipynb", "html": out_dir / f"{name}.html",
                  "findings": out_dir / "findings.json"}

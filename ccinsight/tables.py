@@ -1,68 +1,91 @@
-"""Result tables as a reviewer reads them: an estimate and its interval in one cell,
-shares as percentages, readable column names, empty cells for what was not estimated.
+"""Result tables as a reviewer reads them: an estimate and its 95% interval in one cell
+(the column saying so), shares as percentages, durations as m:ss, money with its currency,
+p-values as "< 0.001" or two significant figures, readable column names, no index, empty
+cells for what was not estimated.
 
-The analyses keep their numeric frames (``summary()``, ``findings()``); only the HTML
-shown in notebooks goes through here.
+Cells are formatted by :mod:`ccinsight.wording`, the formatter of the sentences, so a
+number reads the same in a table as in the text around it. The analyses keep their
+numeric frames (``summary()``, ``findings()``); only what readers see goes through here.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+import datetime as dt
+import html
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ccinsight import wording
 
-def number(x, percent: bool = False, decimals: int = 3) -> str:
-    """One value as text: '' for missing, '12.3%' for a share, else ``decimals`` places."""
+#: Units a column may have (:data:`ccinsight.wording.FORMATS`); "number" is the default.
+UNITS = tuple(wording.FORMATS)
+
+
+def cell(x: Any, unit: str = "number", decimals: int = 2, currency: str = "") -> str:
+    """One value as text: '' for missing; dates, yes/no and text as they are; numbers by ``unit``."""
+    if isinstance(x, str):
+        return x
     if x is None or (pd.api.types.is_scalar(x) and pd.isna(x)):
         return ""
     if isinstance(x, pd.Timestamp):
         return f"{x:%Y-%m-%d}" if x == x.normalize() else f"{x:%Y-%m-%d %H:%M}"
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
-    if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}"
-    if isinstance(x, (float, np.floating)):
-        if not np.isfinite(x):
-            return "∞" if x > 0 else "-∞"
-        return f"{100 * x:.1f}%" if percent else f"{x:,.{decimals}f}"
-    return str(x)
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    if not isinstance(x, (int, float, np.number)):
+        return str(x)
+    if isinstance(x, (float, np.floating)) and not np.isfinite(x):
+        return "∞" if x > 0 else "-∞"
+    if unit == "number":
+        return wording.count(x) if isinstance(x, (int, np.integer)) else wording.number(x, decimals)
+    if unit == "p":
+        return wording.p_number(x)
+    if unit == "money":
+        return wording.money(x, currency)
+    if unit == "days":
+        return f"{float(x):,.0f}"
+    if unit not in wording.FORMATS:
+        raise ValueError(f"unknown unit {unit!r}; units: {', '.join(UNITS)}")
+    return wording.FORMATS[unit](x)
 
 
-def p_value(p) -> str:
-    """'< 0.001' or two significant figures; '' where no test was run."""
-    if p is None or pd.isna(p):
-        return ""
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
+def interval_text(est: Any, low: Any, high: Any, unit: str = "number", decimals: int = 2, currency: str = "") -> str:
+    """'4.9% (3.5% to 6.9%)' for a column headed as a 95% interval; the estimate alone
+    where no interval was estimated."""
+    text = cell(est, unit, decimals, currency)
+    lo, hi = cell(low, unit, decimals, currency), cell(high, unit, decimals, currency)
+    return f"{text} ({lo} to {hi})" if text and lo and hi else text
 
 
-def interval_text(est, low, high, percent: bool = False, decimals: int = 3) -> str:
-    """'4.9% (3.5% to 6.9%)'; the interval is left out where it was not estimated."""
-    text = number(est, percent, decimals)
-    if text and number(low, percent, decimals) and number(high, percent, decimals):
-        text += f" ({number(low, percent, decimals)} to {number(high, percent, decimals)})"
-    return text
-
-
-def reviewer_html(frame: pd.DataFrame, *, intervals: Mapping[str, tuple[str, str]] | None = None,
-                  percent: Iterable[str] = (), pvalues: Iterable[str] = (), labels: Mapping[str, str] | None = None,
-                  decimals: int = 3) -> str:
-    """HTML table: each ``intervals`` estimate merged with its (low, high) columns, the
-    ``percent`` columns as percentages, ``pvalues`` as p-values, columns renamed by ``labels``."""
-    intervals, percent, pvalues, labels = dict(intervals or {}), set(percent), set(pvalues), dict(labels or {})
+def reviewer_html(frame: pd.DataFrame, *, units: Mapping[str, str] | None = None,
+                  intervals: Mapping[str, tuple[str, str]] | None = None, labels: Mapping[str, str] | None = None,
+                  decimals: int = 2, currency: str = "") -> str:
+    """HTML table: columns formatted by their ``units`` (default "number"); each ``intervals``
+    estimate merged with its (low, high) columns, its header saying "(95% CI)"; columns
+    renamed by ``labels`` (else underscores read as spaces); columns starting with "_" left out."""
+    units, intervals, labels = dict(units or {}), dict(intervals or {}), dict(labels or {})
     bounds = {c for pair in intervals.values() for c in pair}
-    out = pd.DataFrame(index=frame.index)
+    out = {}
     for col in frame.columns:
-        if col in bounds or col.startswith("_"):
+        if col in bounds or str(col).startswith("_"):
             continue
-        pct = col in percent
+        unit = units.get(col, "number")
+        name = labels.get(col, str(col).replace("_", " "))
         if col in intervals:
             low, high = intervals[col]
-            values = [interval_text(e, lo, hi, pct, decimals)
+            values = [interval_text(e, lo, hi, unit, decimals, currency)
                       for e, lo, hi in zip(frame[col], frame[low], frame[high])]
-        elif col in pvalues:
-            values = [p_value(v) for v in frame[col]]
+            name = name if "95%" in name else f"{name} (95% CI)"
         else:
-            values = [number(v, pct, decimals) for v in frame[col].astype(object)]
-        out[labels.get(col, col.replace("_", " "))] = values
-    return out.to_html(index=False)
+            values = [cell(v, unit, decimals, currency) for v in frame[col].astype(object)]
+        out[name] = values
+    return pd.DataFrame(out).to_html(index=False)
+
+
+def shown(frame: pd.DataFrame, caption: str = "", **kw):
+    """:func:`reviewer_html` for a notebook cell (an IPython HTML object), with a caption above."""
+    from IPython.display import HTML
+
+    return HTML((f"<p>{html.escape(caption)}</p>" if caption else "") + reviewer_html(frame, **kw))

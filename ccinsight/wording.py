@@ -22,7 +22,7 @@ def missing(x: Any) -> bool:
 
 def count(n: Any) -> str:
     """12,345"""
-    return "n/a" if missing(n) else f"{int(n):,}"
+    return "n/a" if missing(n) else f"{round(float(n)):,}"
 
 
 def share(x: Any, decimals: int = 1) -> str:
@@ -41,11 +41,13 @@ def percent_change(x: Any, decimals: int = 1) -> str:
 
 
 def duration(seconds: Any) -> str:
-    """231 -> '3 min 51 s'"""
+    """231 -> '3:51' (minutes and seconds, as contact centers write handle times); 3725 -> '1:02:05'"""
     if missing(seconds) or not math.isfinite(float(seconds)):
         return "n/a"
     s = int(round(float(seconds)))
-    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+    sign, s = ("-", -s) if s < 0 else ("", s)
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    return f"{sign}{h}:{m:02d}:{sec:02d}" if h else f"{sign}{m}:{sec:02d}"
 
 
 def days(x: Any) -> str:
@@ -70,11 +72,21 @@ def number(x: Any, decimals: int = 2) -> str:
     return "n/a" if missing(x) else f"{float(x):,.{decimals}f}"
 
 
+def p_number(p: Any) -> str:
+    """A p-value alone, as a table cell shows it: '< 0.001', three decimals below 0.01
+    ('0.004'), else two significant figures ('0.012', '0.35'): never more than three decimals."""
+    if missing(p):
+        return "n/a"
+    p = float(p)
+    return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2g}"
+
+
 def p_value(p: Any) -> str:
     """'p < 0.001' or 'p = 0.012' (two significant figures)"""
     if missing(p):
         return "p n/a"
-    return "p < 0.001" if p < 0.001 else f"p = {float(p):.2g}"
+    text = p_number(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 FORMATS = {"count": count, "share": share, "points": points, "percent": percent_change, "seconds": duration,

@@ -27,6 +27,7 @@ from ccinsight.data import Dataset
 from ccinsight.errors import ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
+from ccinsight.labels import Labels
 from ccinsight.plotting import new_axes, percent_axis, plain_log_ticks
 from ccinsight.privacy import pool_small
 from ccinsight.survival import (attrition_at, fit_km, greenwood_var, retention_at, survival_at,
@@ -105,22 +106,32 @@ class AttritionFindings(Findings):
         lines = [f"90-day attrition: {self.attrition_90d.text('share')} of {wording.count(self.n_hires)} hires "
                  f"({who})" + (f"; {at}." if at else ".")]
         if len(self.groups) >= 2:
-            parts = "; ".join(f"{g['group']}: {wording.estimate(g['attrition_90d'], g['low'], g['high'], 'share')}, "
+            parts = "; ".join(f"{self._value(g['group'])}: {wording.estimate(g['attrition_90d'], g['low'], g['high'], 'share')}, "
                               f"n = {wording.count(g['n'])}" for g in self.groups)
             verdict = ("the survival curves differ" if self.logrank_p is not None and self.logrank_p < self.alpha
                        else "the data cannot tell the survival curves apart")
-            lines.append(f"90-day attrition by {self.group_by}: {parts}; {verdict} "
+            lines.append(f"90-day attrition by {self.names.column(self.group_by)}: {parts}; {verdict} "
                          f"(log-rank over the whole follow-up, {wording.p_value(self.logrank_p)}).")
         if self.excluded_hires:
-            drives = "; ".join(f"{b['channel']} {b['start']} to {b['end']} ({wording.count(b['hires'])} hires, "
+            drives = "; ".join(f"{self.names.value('hiring_channel', b['channel'])} {b['start']} to {b['end']} ({wording.count(b['hires'])} hires, "
                                f"{wording.share(b['attrition_90d'])} gone by day 90)" for b in self.excluded_bursts)
             lines.append(f"{wording.count(self.excluded_hires)} hires from bulk hiring drives are analysed apart "
                          f"and not in the figures above: {drives}.")
         if self.hires_for_seats is not None:
-            lines.append(f"To have {self.seats_needed} effective seats at day 90, hire about "
-                         f"{self.hires_for_seats.text('count')} now "
-                         f"({self.hires_for_seats_90pct_sure} to be 90% sure).")
+            lines.append(f"To have {wording.count(self.seats_needed)} effective seats at day 90, hire about "
+                         f"{self.hires_for_seats.text('count')} now; "
+                         f"{wording.count(self.hires_for_seats_90pct_sure)} to be 90% sure of them.")
         return lines
+
+    def attention(self) -> list[tuple[str, str]]:
+        if self.hires_for_seats is None:
+            return []
+        return [("action", f"Hire about {self.hires_for_seats.text('count')} now for {wording.count(self.seats_needed)} "
+                           f"effective seats at day 90 ({wording.count(self.hires_for_seats_90pct_sure)} to be 90% "
+                           "sure of them).")]
+
+    def _value(self, group: str) -> str:
+        return self.names.value(self.group_by, group)
 
     def details(self) -> list[str]:
         lines = []
@@ -128,15 +139,15 @@ class AttritionFindings(Findings):
             lines.append(f"- After one year, {self.survival_1y.text('share')} of hires are still "
                          f"here ({wording.count(self.survival_1y.n)} hires followed that long).")
         if self.pooled_groups:
-            lines.append(f"- Groups of {md(self.group_by)} with fewer hires than the minimum cell size are pooled as "
-                         f"'other': {md(', '.join(self.pooled_groups))}.")
+            lines.append(f"- Groups of {md(self.names.column(self.group_by))} with fewer hires than the minimum cell size are pooled as "
+                         f"'other': {md(', '.join(map(self._value, self.pooled_groups)))}.")
         for d in self.difference_90d:
-            lines.append(f"- 90-day survival of {md(d['group'])} minus {md(d['reference'])}: "
+            lines.append(f"- 90-day survival of {md(self._value(d['group']))} minus {md(self._value(d['reference']))}: "
                          f"{wording.estimate(d['difference'], d['low'], d['high'], 'points')}.")
         sig = [c for c in self.cox if c.get("p_adj") is not None and c["p_adj"] < self.alpha]
         if sig:
             def term(c):
-                hr = f"{md(c['covariate'])} x{c['hazard_ratio']:.2f} ({c['low']:.2f}-{c['high']:.2f})"
+                hr = f"{md(c['covariate'])} x{c['hazard_ratio']:.2f} (95% CI {c['low']:.2f} to {c['high']:.2f})"
                 return hr + (", on average over tenure (its effect changes with tenure)"
                              if c["covariate"] in self.ph_violations else "")
             lines.append(f"- Holding the other factors in the model equal (Cox model), leaving goes with a risk "
@@ -193,6 +204,7 @@ class AttritionResult:
     pooled: tuple[str, ...] = field(default=())
     horizon_days: tuple[int, ...] = HORIZONS
     calendar: bool = True
+    names: Labels = field(default_factory=Labels)
 
     def __repr__(self) -> str:
         return f"AttritionResult({self.caption()})"
@@ -203,7 +215,7 @@ class AttritionResult:
         hired = f"hired {t['hire_date'].min():%Y-%m} to {t['hire_date'].max():%Y-%m}" if self.calendar else \
             "tenure-only data"
         return (f"{len(t):,} hires ({hired}), {int(t['event'].sum()):,} exits, as of {self.as_of.date()}; "
-                f"by {self.group_by.replace('_', ' ')}")
+                f"by {self.names.column(self.group_by)}")
 
     # ---------------------------------------------------------------- tables
     def horizons(self) -> pd.DataFrame:
@@ -215,17 +227,17 @@ class AttritionResult:
                 rows.append({"group": label, "day": t, **attrition_at(kmf, t), "at_risk": int((followed >= t).sum())})
         return pd.DataFrame(rows)
 
-    def horizons_table(self) -> pd.DataFrame:
+    def horizons_table(self):
         """The same as a reviewer reads it: a row per group, a column per horizon,
         attrition with its 95% interval in each cell."""
-        from ccinsight.tables import interval_text
+        from ccinsight.tables import interval_text, shown
 
         h = self.horizons()
-        h["text"] = [interval_text(r.attrition, r.low, r.high, percent=True) for r in h.itertuples()]
-        wide = h.pivot(index="group", columns="day", values="text")
-        wide = wide.reindex(h["group"].drop_duplicates())
-        wide.columns = [f"within {d} days" for d in wide.columns]
-        return wide.rename_axis(self.group_by if self.groups else "group")
+        h["text"] = [interval_text(r.attrition, r.low, r.high, "share") for r in h.itertuples()]
+        wide = h.pivot(index="group", columns="day", values="text").reindex(h["group"].drop_duplicates())
+        wide.columns = [f"within {d} days (95% CI)" for d in wide.columns]
+        wide.index = [g if g == "all hires" else self.names.value(self.group_by, g) for g in wide.index]
+        return shown(wide.rename_axis(self.names.column(self.group_by) if self.groups else "group").reset_index())
 
     def summary(self) -> pd.DataFrame:
         """Per group: hires, exits, 90-day attrition with interval, median tenure."""
@@ -283,7 +295,8 @@ class AttritionResult:
             hires_for_seats_90pct_sure=s.get("hires_90pct_sure"), seats_survival_90d=s.get("survival_90d"),
             seats_pass_rate=s.get("pass_rate") if s.get("certification_known") else None,
             excluded_bursts=to_jsonable(self.excluded.get("drives", [])),
-            excluded_hires=int(self.excluded.get("hires", 0)), alpha=self.alpha, notes=list(self.notes))
+            excluded_hires=int(self.excluded.get("hires", 0)), alpha=self.alpha, notes=list(self.notes),
+            labels=self.names.to_json())
 
     def headline(self):
         """Plain-language findings for the top of the rendered notebook (Markdown)."""
@@ -320,7 +333,7 @@ class AttritionResult:
         ax.set_xlabel("tenure (days since hire)")
         ax.set_ylabel("still employed")
         percent_axis(ax.yaxis)
-        ax.set_title(f"Who is still here after d days, by {self.group_by}")
+        ax.set_title(f"Who is still here after d days, by {self.names.column(self.group_by)}")
         ax.legend(frameon=False, loc="lower left", fontsize="small")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -369,14 +382,16 @@ class AttritionResult:
         from ccinsight.tables import reviewer_html
 
         return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
-            self.group_table, intervals={"attrition_90d": ("low", "high")}, percent={"attrition_90d"},
-            labels={"group": self.group_by, "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
+            self.group_table, intervals={"attrition_90d": ("low", "high")},
+            units={"attrition_90d": "share", "median_tenure_days": "days"},
+            labels={"group": self.names.column(self.group_by), "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
                     "median_tenure_days": "median tenure (days; empty: over half still here)"}, decimals=0)
 
 
 # --------------------------------------------------------------------------- pieces
-def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction: str = "holm"):
-    """Log-rank across groups, pairwise log-rank with correction, 90-day differences."""
+def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction: str = "holm", name=str):
+    """Log-rank across groups, pairwise log-rank with correction, 90-day differences;
+    groups are keyed by their value of ``group_by``, each curve labelled ``name(value)``."""
     from lifelines.statistics import multivariate_logrank_test, pairwise_logrank_test
     from statsmodels.stats.multitest import multipletests
 
@@ -384,7 +399,7 @@ def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction:
     groups = {}
     for g in sorted(labels.unique()):
         sub = table[labels == g]
-        groups[g] = fit_km(sub["duration_days"], sub["event"], label=f"{group_by}={g}", alpha=alpha)
+        groups[g] = fit_km(sub["duration_days"], sub["event"], label=name(g), alpha=alpha)
     if len(groups) < 2:
         return groups, np.nan, pd.DataFrame(), pd.DataFrame()
     p = float(multivariate_logrank_test(table["duration_days"], labels, table["event"]).p_value)
@@ -400,28 +415,29 @@ def compare_groups(table: pd.DataFrame, group_by: str, alpha: float, correction:
     return groups, p, pairwise, pd.DataFrame(rows)
 
 
-def _design(table: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def _design(table: pd.DataFrame, covariates: list[str], names: Labels = Labels()) -> tuple[pd.DataFrame, list[str]]:
     """Cox design matrix: dummies (largest level as reference), constant and collinear
-    columns dropped with a note each."""
+    columns dropped with a note each; terms named in ``names``' words."""
     notes = []
     parts = []
     for cov in covariates:
         col = table[cov]
         if col.isna().any():
-            notes.append(f"{cov} left out: missing for {int(col.isna().sum())} of {len(col)} hires.")
+            notes.append(f"{names.column(cov)} left out: missing for {int(col.isna().sum()):,} of {len(col):,} hires.")
             continue
         if col.nunique() < 2:
-            notes.append(f"{cov} left out: the same value for every hire.")
+            notes.append(f"{names.column(cov)} left out: the same value for every hire.")
             continue
         if pd.api.types.is_bool_dtype(col) or str(col.dtype) == "boolean":
-            parts.append(col.astype(float).rename(cov))
+            parts.append(col.astype(float).rename(names.contrast(cov)))
         elif pd.api.types.is_numeric_dtype(col):
-            parts.append(((col - col.mean()) / col.std()).rename(f"{cov} (per SD)"))
+            parts.append(((col - col.mean()) / col.std()).rename(f"{names.column(cov)} (per SD)"))
         else:
             reference = col.value_counts().index[0]
-            dummies = pd.get_dummies(col.astype(str), prefix=cov, prefix_sep="=", dtype=float)
-            parts.append(dummies.drop(columns=f"{cov}={reference}"))
-            notes.append(f"{cov}: compared with {reference} (the largest group).")
+            levels = col.astype(str)
+            dummies = pd.get_dummies(levels, dtype=float).drop(columns=str(reference))
+            parts.append(dummies.rename(columns=lambda v: names.term(cov, v)))
+            notes.append(f"{names.column(cov)}: compared with {names.value(cov, reference)} (the largest group).")
     if not parts:
         return pd.DataFrame(index=table.index), notes
     X = pd.concat(parts, axis=1)
@@ -437,7 +453,7 @@ def _design(table: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, l
     return X[keep], notes
 
 
-def fit_cox(table: pd.DataFrame, covariates: list[str], alpha: float):
+def fit_cox(table: pd.DataFrame, covariates: list[str], alpha: float, names: Labels = Labels()):
     """Cox PH model (lifelines) with a light ridge penalty, and its PH test."""
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
@@ -445,7 +461,7 @@ def fit_cox(table: pd.DataFrame, covariates: list[str], alpha: float):
 
     if table["event"].sum() == 0:
         return None, ("Cox model skipped: nobody has left in this population.",), None
-    X, notes = _design(table, covariates)
+    X, notes = _design(table, covariates, names)
     if X.empty:
         return None, tuple(notes) + ("Cox model skipped: no usable covariate.",), None
     df = pd.concat([X, table[["duration_days", "event"]]], axis=1)
@@ -577,6 +593,7 @@ def analyse(ds: Dataset, window_months: int | None = 24,
     hire-date window, no bulk drives or clustered exits (both need dates), no hire quarter.
     """
     horizons = _horizons(horizons)
+    names = ds.labels
     notes = []
     agents = ds["agents"].copy()
     if "training" in ds and "training_score" not in agents:
@@ -618,7 +635,8 @@ def analyse(ds: Dataset, window_months: int | None = 24,
     if len(shown) < len(table):
         notes.append(f"{len(table) - len(shown)} hire(s) in groups too small to show even when pooled are left out "
                      "of the group comparison (they count in the totals).")
-    groups, logrank_p, pairwise, diff = compare_groups(shown, group_by, alpha, correction)
+    groups, logrank_p, pairwise, diff = compare_groups(shown, group_by, alpha, correction,
+                                                       name=lambda g: names.value(group_by, g))
     rows = []
     for g, kmf in groups.items():
         sub = shown[shown[group_by].astype(str) == g]
@@ -633,13 +651,13 @@ def analyse(ds: Dataset, window_months: int | None = 24,
     # left out with a note; any other unknown name is a mistake
     absent = [c for c in covariates if c not in table and c == "training_score" and "training" not in ds]
     if absent:
-        notes.append("training_score left out of the Cox model: no training table in the data.")
+        notes.append(f"{names.column('training_score')} left out of the Cox model: no training table in the data.")
         covariates = [c for c in covariates if c not in absent]
     unknown = [c for c in covariates if c not in table]
     if unknown:
         raise ParameterError(f"Cox covariate(s) {', '.join(unknown)} are not columns; available: "
                              f"{', '.join(c for c in table.columns if c not in ('duration_days', 'event'))}.")
-    cox, cox_notes, ph = fit_cox(table, covariates, alpha)
+    cox, cox_notes, ph = fit_cox(table, covariates, alpha, names)
     clustering = clustered_exits(full, days=cluster_days, seed=seed) if ds.calendar else \
         {"share": None, "note": "no exit dates"}  # drives included: waves are the point
     seats = seats_plan(overall, table, seats_needed, alpha) if seats_needed else {}
@@ -647,7 +665,8 @@ def analyse(ds: Dataset, window_months: int | None = 24,
                            overall=overall, groups=groups, group_table=pd.DataFrame(rows), logrank_p=logrank_p,
                            pairwise=pairwise, difference_90d=diff, cox=cox, cox_notes=cox_notes, ph_test=ph,
                            clustering=clustering, seats=seats, excluded=excluded, alpha=alpha,
-                           notes=tuple(notes), pooled=tuple(pooled), horizon_days=horizons, calendar=ds.calendar)
+                           notes=tuple(notes), pooled=tuple(pooled), horizon_days=horizons, calendar=ds.calendar,
+                           names=names)
 
 
 def _horizons(horizons) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ Backs ``notebooks/hiring_channel_quality.ipynb``.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.errors import DataError
 from ccinsight.findings import Estimate, Findings, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
+from ccinsight.labels import Labels
 from ccinsight.plotting import new_axes, percent_axis
 from ccinsight.performance import check_metric, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
@@ -74,8 +75,8 @@ class ChannelFindings(Findings):
         lines = [f"{wording.count(self.n_hires)} hires in {len(self.channels)} channels ({who}); outside bulk "
                  f"drives, {o.text('share')} are still here at day 90."]
         if len(self.channels) >= 2:
-            above = [c["hiring_channel"] for c in self.channels if c["verdict"] == ABOVE]
-            below = [c["hiring_channel"] for c in self.channels if c["verdict"] == BELOW]
+            above = [self._channel(c["hiring_channel"]) for c in self.channels if c["verdict"] == ABOVE]
+            below = [self._channel(c["hiring_channel"]) for c in self.channels if c["verdict"] == BELOW]
             if not above and not below:
                 lines.append("No channel stands out: none keeps clearly more or fewer hires to day 90 than the "
                              "others, or certifies clearly fewer (each channel against the rest, Holm-adjusted). "
@@ -86,20 +87,33 @@ class ChannelFindings(Findings):
                 lines.append(f"Keeps fewer hires to day 90, or certifies fewer, than the other channels: "
                              f"{', '.join(below)}.")
         for c in self.channels:
-            lines.append(f"{c['hiring_channel']}: {wording.estimate(c['retention_90d'], c['low'], c['high'], 'share')} "
+            lines.append(f"{self._channel(c['hiring_channel'])}: {wording.estimate(c['retention_90d'], c['low'], c['high'], 'share')} "
                          f"still here at day 90, n = {wording.count(c['hires'])} ({c['verdict']}).")
         for b in self.bursts:
-            lines.append(f"Bulk drive ({b['channel']}, {wording.count(b['hires'])} hires from {b['start']} to "
+            lines.append(f"Bulk drive ({self._channel(b['channel'])}, {wording.count(b['hires'])} hires from {b['start']} to "
                          f"{b['end']}), judged as a drive: {wording.share(b['retention_60d'])} still here after "
                          f"60 days, against {wording.share(b['channel_normal_retention_60d'])} of the channel's "
                          "normal hires.")
         return lines
 
+    def attention(self) -> list[tuple[str, str]]:
+        below = [c for c in self.channels if c["verdict"] == BELOW]
+        return [("action", f"{self._channel(c['hiring_channel'])} keeps fewer hires to day 90, or certifies fewer, "
+                           f"than the other channels ({wording.share(c['retention_90d'])} still here at day 90, "
+                           f"n = {wording.count(c['hires'])}): review what it recruits before hiring more through it.")
+                for c in below]
+
+    def rule(self) -> str | None:
+        return f"How a channel is named: {self.stand_out_rule}" if len(self.channels) >= 2 else None
+
+    def _channel(self, channel: str) -> str:
+        return self.names.value("hiring_channel", channel)
+
     def details(self) -> list[str]:
         lines = []
         if self.pooled_channels:
             lines.append(f"- Channels with fewer than the minimum number of hires are pooled as '{OTHER}': "
-                         f"{md(', '.join(self.pooled_channels))}.")
+                         f"{md(', '.join(map(self._channel, self.pooled_channels)))}.")
         if len(self.channels) < 2:
             lines.append("- All hires came through one channel: there is nothing to compare.")
         else:
@@ -207,6 +221,7 @@ class ChannelResult:
     notes: tuple[str, ...]
     alpha: float
     calendar: bool = True
+    names: Labels = field(default_factory=Labels)
 
     def __repr__(self) -> str:
         return f"ChannelResult({self.caption()})"
@@ -248,7 +263,7 @@ class ChannelResult:
             best_channel=above[0] if len(above) == 1 else None, worst_channel=below[0] if len(below) == 1 else None,
             channels_differ_p=to_jsonable(self.differ_p),
             pooled_channels=list(self.pooled), bursts=to_jsonable(self.bursts), alpha=self.alpha,
-            notes=list(self.notes))
+            notes=list(self.notes), labels=self.names.to_json())
 
     def headline(self):
         from IPython.display import Markdown
@@ -268,7 +283,8 @@ class ChannelResult:
             ax.errorbar(row.retention_90d, yy, xerr=[[row.retention_90d - row.low], [row.high - row.retention_90d]],
                         yerr=[[yy - row.perf_low], [row.perf_high - yy]] if has_perf and np.isfinite(row.perf_low)
                         else None, fmt="o", color=c, capsize=3, **kwargs)
-            names.append(ax.text(row.retention_90d, yy, f"{row.hiring_channel} (n={row.hires})", fontsize="small"))
+            names.append(ax.text(row.retention_90d, yy, f"{self.names.value('hiring_channel', row.hiring_channel)} "
+                                 f"(n = {row.hires:,})", fontsize="small"))
         ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1)
         if len(names) > 1:  # move the names apart until none overlaps another
             from adjustText import adjust_text
@@ -294,7 +310,8 @@ class ChannelResult:
         for y0, row in zip(yy, t.itertuples()):
             ax.plot([row.retention_90d, row.retention_90d_shrunk], [y0, y0], color="0.6", lw=1)
         ax.axvline(self.overall_retention["retention"], color="0.4", ls="--", lw=1, label="overall")
-        ax.set_yticks(yy, [f"{c} (n={n})" for c, n in zip(t["hiring_channel"], t["hires"])])
+        ax.set_yticks(yy, [f"{self.names.value('hiring_channel', c)} (n = {n:,})"
+                           for c, n in zip(t["hiring_channel"], t["hires"])])
         ax.set_xlabel("still here at day 90")
         percent_axis(ax.xaxis)
         ax.legend(frameon=False, fontsize="small")
@@ -311,7 +328,8 @@ class ChannelResult:
             return HTML("<p>No bulk hiring drive in the window.</p>" if self.calendar else
                         "<p>Bulk drives need hire dates, which these data do not have.</p>")
         shares = {"retention_60d", "retention_90d", "channel_normal_retention_60d", "channel_normal_retention_90d"}
-        return HTML(reviewer_html(self.bursts, percent=shares, decimals=1, labels={
+        bursts = self.bursts.assign(channel=[self.names.value("hiring_channel", c) for c in self.bursts["channel"]])
+        return HTML(reviewer_html(bursts, units=dict.fromkeys(shares, "share"), decimals=1, labels={
             "channel": "channel", "start": "first hire", "end": "last hire", "hires": "hires",
             "retention_60d": "drive: still here at day 60", "retention_90d": "drive: still here at day 90",
             "channel_normal_retention_60d": "channel's normal hires: day 60",
@@ -321,18 +339,20 @@ class ChannelResult:
         from ccinsight.tables import reviewer_html
 
         return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
-            self.ranked.drop(columns=["retention_diff", "retention_p", "cert_diff", "cert_p"], errors="ignore"),
+            self.ranked.drop(columns=["retention_diff", "retention_p", "cert_diff", "cert_p"], errors="ignore")
+            .assign(hiring_channel=lambda t: [self.names.value("hiring_channel", c) for c in t["hiring_channel"]]),
             intervals={"retention_90d": ("low", "high"), "cert_pass_rate": ("cert_low", "cert_high"),
                        "perf_mean": ("perf_low", "perf_high")},
-            percent={"retention_90d", "cert_pass_rate", "retention_90d_shrunk"},
-            pvalues={"retention_p_adj", "cert_p_adj"},
+            units={"retention_90d": "share", "cert_pass_rate": "share", "retention_90d_shrunk": "share",
+                   "retention_p_adj": "p", "cert_p_adj": "p", "days_to_certification": "days",
+                   "cost_per_retained_hire": "money"}, currency=self.names.currency,
             labels={"hiring_channel": "channel", "retention_90d": "still here at day 90 (95% CI)",
                     "cert_pass_rate": "certified (95% CI)", "perf_mean": "early performance (95% CI)",
                     "retention_90d_shrunk": "day-90 retention, shrunk for ranking",
                     "retention_p_adj": "day 90 vs the rest (p, Holm)", "cert_p_adj": "certified vs the rest (p, Holm)",
                     "verdict": "against the other channels",
                     "days_to_certification": "median days to certification", "examined": "certification results",
-                    "perf_n": "with performance"}, decimals=2)
+                    "perf_n": "with performance", "cost_per_retained_hire": "cost per retained hire"}, decimals=2)
 
 
 def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str = "conversion_rate",
@@ -465,7 +485,7 @@ def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str =
     return ChannelResult(table=out.drop(columns=["_n_eff"]), bursts=bursts, differ_p=differ_p, pooled=tuple(pooled),
                          window=(start, end), hired=hired, as_of=as_of_ts, n_hires=len(table),
                          n_drive_hires=int(in_burst.sum()), overall_retention=overall_ci, notes=tuple(notes),
-                         alpha=alpha, calendar=ds.calendar)
+                         alpha=alpha, calendar=ds.calendar, names=ds.labels)
 
 
 ANALYSIS = Analysis(

@@ -4,7 +4,7 @@ Backs ``notebooks/data_overview.ipynb`` and the summary printed by ``ccinsight v
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from ccinsight.config import MIN_CELL_SIZE
 from ccinsight.data import Dataset
 from ccinsight.findings import Findings, fact
 from ccinsight.findings import markdown_text as md
+from ccinsight.labels import Labels
 from ccinsight.plotting import new_axes
 from ccinsight.privacy import pool_small
 
@@ -39,7 +40,7 @@ class OverviewFindings(Findings):
                 f"{wording.count(self.n_calls)} outbound calls; months {self.first_data_month} to {self.month}."]
 
     def details(self) -> list[str]:
-        return [f"- Sites: {md(', '.join(self.sites)) or 'none'}; {self.columns_with_missing} columns have empty "
+        return [f"- Sites: {md(', '.join(self.names.value('site', s) for s in self.sites)) or 'none'}; {self.columns_with_missing} columns have empty "
                 "values (listed below)."]
 
 
@@ -54,6 +55,7 @@ class Overview:
     n_sites: int
     n_cohorts: int
     month: pd.Period
+    names: Labels = field(default_factory=Labels)
 
     @property
     def first_month(self) -> pd.Period:
@@ -75,10 +77,12 @@ class Overview:
         from ccinsight.tables import reviewer_html
 
         table = self.missing_values().reset_index()
+        table["table"] = table["table"].str.replace("_", " ")
+        table["column"] = [self.names.column(c) for c in table["column"]]
         if table.empty:
             return HTML("<p>No column has an empty value.</p>")
         table["missing_share"] = table["missing_pct"] / 100
-        return HTML(reviewer_html(table.drop(columns="missing_pct"), percent={"missing_share"},
+        return HTML(reviewer_html(table.drop(columns="missing_pct"), units={"missing_share": "share"},
                                   labels={"missing": "empty values", "missing_share": "share of rows"}))
 
     def text(self) -> str:
@@ -91,7 +95,7 @@ class Overview:
             month=str(self.month), first_data_month=str(self.first_month), n_sites=self.n_sites, sites=list(self.sites),
             n_cohorts=self.n_cohorts, n_hires=int(rows.get("agents", 0)), n_exits=int(self.monthly["exits"].sum()),
             n_calls=int(rows.get("outbound_calls", 0)), n_performance_rows=int(rows.get("performance", 0)),
-            columns_with_missing=int((self.missing["missing"] > 0).sum()))
+            columns_with_missing=int((self.missing["missing"] > 0).sum()), labels=self.names.to_json())
 
     def plot(self, ax=None, **kwargs):
         """Hires and exits per month (bars side by side) with outbound calls per month (line,
@@ -117,7 +121,8 @@ class Overview:
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
-        return reviewer_html(self.tables, labels={"first": "first date", "last": "last date"})
+        return reviewer_html(self.tables.assign(table=self.tables["table"].str.replace("_", " ")),
+                             labels={"first": "first date", "last": "last date"})
 
 
 def _span(df: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -157,7 +162,7 @@ def describe(ds: Dataset, min_cell_size: int = MIN_CELL_SIZE) -> Overview:
     return Overview(
         tables=pd.DataFrame(rows), monthly=monthly, missing=pd.DataFrame(missing),
         sites=tuple(sorted(sites.unique())), n_sites=int(agents["site"].nunique()),
-        n_cohorts=int(agents["cohort_id"].nunique()), month=ds.period,
+        n_cohorts=int(agents["cohort_id"].nunique()), month=ds.period, names=ds.labels,
     )
 
 

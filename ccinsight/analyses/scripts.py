@@ -32,6 +32,8 @@ from ccinsight.config import MIN_CELL_SIZE, display_path, resolve_path
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
+from ccinsight.labels import Labels
+from ccinsight.labels import parse as parse_labels
 from ccinsight.plotting import new_axes, percent_axis
 from ccinsight.privacy import suppress_small
 from ccinsight.readers import duckdb_query, duckdb_relation, table_file
@@ -104,7 +106,8 @@ class ScriptFindings(Findings):
         elif longest is not None:
             lines.append(f"Acceptance stays above {target} over the whole modelled range.")
         if self.new_version and self.aht_change_pct is not None:
-            line = (f"{self.new_version} vs {self.baseline_version} script: talk time "
+            new = self._version(self.new_version)
+            line = (f"{new[:1].upper()}{new[1:]} vs {self._version(self.baseline_version)}: talk time "
                     f"{self.aht_change_pct.text('percent')}, conversion {self.conversion_diff.text('points')} "
                     f"over all calls")
             w = self.conversion_odds_ratio_within
@@ -121,6 +124,16 @@ class ScriptFindings(Findings):
             lines.append(line)
         return lines
 
+    def attention(self) -> list[tuple[str, str]]:
+        at3 = self.acceptance_at_3min
+        if at3.high is not None and at3.high < self.acceptance_target:
+            return [("missed target", f"Acceptance of a 3-minute call is {at3.text('share')}, below the "
+                                      f"{wording.share(self.acceptance_target)} target.")]
+        return []
+
+    def _version(self, version: str) -> str:
+        return self.names.value("script_version", version)
+
     def details(self) -> list[str]:
         lines = []
         if self.worst_hour is not None:
@@ -131,13 +144,14 @@ class ScriptFindings(Findings):
             lines.append("- The calls carry no time of day (every call at midnight), so the time-of-day "
                          "analysis is skipped.")
         if not self.new_version and self.script_versions:
-            known = ", ".join(str(v["script_version"]) for v in self.script_versions)
+            known = ", ".join(self._version(v["script_version"]) for v in self.script_versions)
             lines.append(f"- Only one script version with enough calls ({md(known)}): no old-vs-new comparison.")
         if self.new_version:
             v = {r["script_version"]: r for r in self.script_versions}
             new, old = v[self.new_version], v[self.baseline_version]
-            lines.append(f"- The **{md(self.new_version)}** script runs {wording.duration(new['mean_talk_s'])} on average "
-                         f"against {wording.duration(old['mean_talk_s'])} for **{md(self.baseline_version)}**, and "
+            lines.append(f"- The **{md(self._version(self.new_version))}** runs {wording.duration(new['mean_talk_s'])} "
+                         f"(m:ss) on average against {wording.duration(old['mean_talk_s'])} for "
+                         f"**{md(self._version(self.baseline_version))}**, and "
                          f"converts {wording.share(new['conversion'])} of calls against "
                          f"{wording.share(old['conversion'])}.")
         if self.previous:
@@ -460,6 +474,7 @@ class ScriptResult:
     inputs: dict = field(default_factory=dict)  # where the calls came from and what was skipped
     has_time_of_day: bool = True
     versions_randomised: bool = False
+    names: Labels = field(default_factory=Labels)
 
     def provenance(self) -> dict:
         """Where the calls came from and what the source mapping did: for findings."""
@@ -511,7 +526,8 @@ class ScriptResult:
             conversion_within_p=to_jsonable(c.get("within_p")), versions_randomised=self.versions_randomised,
             worst_hour=int(worst["hour"]) if worst is not None else None,
             worst_hour_acceptance_long_calls=float(worst["rate"]) if worst is not None else None,
-            has_time_of_day=bool(self.has_time_of_day), previous=to_jsonable(self.previous))
+            has_time_of_day=bool(self.has_time_of_day), previous=to_jsonable(self.previous),
+            labels=self.names.to_json())
 
     def headline(self):
         from IPython.display import Markdown
@@ -574,12 +590,13 @@ class ScriptResult:
         a.errorbar((v["mean_talk_s"] / 60).to_numpy(), y,
                    xerr=np.vstack([(v["mean_talk_s"] - v["mean_talk_low"]) / 60,
                                    (v["mean_talk_high"] - v["mean_talk_s"]) / 60]), fmt="o", capsize=3)
-        a.set_yticks(y, v["script_version"])
+        shown = [self.names.value("script_version", x) for x in v["script_version"]]
+        a.set_yticks(y, shown)
         a.set_xlabel("mean talk time (minutes)")
         b.errorbar(v["conversion"].to_numpy(), y,
                    xerr=np.vstack([v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]]),
                    fmt="o", capsize=3, color="tab:green")
-        b.set_yticks(y, v["script_version"])
+        b.set_yticks(y, shown)
         b.set_xlabel("conversion (of calls)")
         percent_axis(b.xaxis)
         for axis in (a, b):
@@ -598,28 +615,33 @@ class ScriptResult:
             return HTML("<p>No refusal reasons are recorded for this period.</p>")
         counts = self.refusals
         shares = counts.div(counts.sum(axis=1), axis=0)
-        table = pd.DataFrame({"script version": counts.index})
+        table = pd.DataFrame({self.names.column("script_version"): [self.names.value("script_version", v)
+                                                                  for v in counts.index]})
         for reason in counts.columns:
-            table[str(reason).replace("_", " ")] = [f"{n:,} ({s:.0%})" for n, s in zip(counts[reason], shares[reason])]
+            table[self.names.value("refusal_reason", reason)] = [f"{n:,} ({s:.0%})"
+                                                                 for n, s in zip(counts[reason], shares[reason])]
         return HTML(reviewer_html(table))
 
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
         return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
-            self.summary(), intervals={"mean_talk_s": ("mean_talk_low", "mean_talk_high"),
+            self.summary().assign(script_version=lambda t: [self.names.value("script_version", v)
+                                                            for v in t["script_version"]]),
+            intervals={"mean_talk_s": ("mean_talk_low", "mean_talk_high"),
                                        "acceptance": ("acceptance_low", "acceptance_high"),
                                        "conversion": ("conversion_low", "conversion_high")},
-            percent={"acceptance", "conversion"}, decimals=0,
-            labels={"n": "connected calls", "first_month": "first month", "mean_talk_s": "mean talk time, s (95% CI)",
-                    "median_talk_s": "median talk time, s", "acceptance": "accepted (95% CI)",
+            units={"acceptance": "share", "conversion": "share", "mean_talk_s": "seconds", "median_talk_s": "seconds"},
+            labels={"script_version": self.names.column("script_version"), "n": "connected calls", "first_month": "first month", "mean_talk_s": "mean talk time, m:ss (95% CI)",
+                    "median_talk_s": "median talk time, m:ss", "acceptance": "accepted (95% CI)",
                     "conversion": "converted (95% CI)"})
 
 
 def analyse(data: str | Path = "data/synthetic", month: str | None = None, month_end: str | None = None,
             bin_s: int = 30, cap_s: int = 600, acceptance_target: float = 0.70, baseline_version: str = "verbatim",
             new_version: str | None = None, min_cell_size: int = MIN_CELL_SIZE, alpha: float = 0.05,
-            sources: dict | None = None, versions_randomised: bool = False) -> ScriptResult:
+            sources: dict | None = None, versions_randomised: bool = False,
+            labels: dict | None = None) -> ScriptResult:
     """Script duration vs acceptance for one month (or ``month``..``month_end``).
 
     Parameters
@@ -642,7 +664,11 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
     versions_randomised
         True only when script versions were assigned to calls at random (an experiment);
         the wording of the comparison depends on it.
+    labels
+        A params file's labels section (:mod:`ccinsight.labels`): the names of script
+        versions and refusal reasons in tables, figures and sentences.
     """
+    names = parse_labels(labels, "labels")
     if not 0 < acceptance_target < 1:
         raise ParameterError(f"acceptance_target must be between 0 and 1; got {acceptance_target}.")
     if bin_s <= 0 or cap_s <= bin_s:
@@ -718,7 +744,8 @@ def analyse(data: str | Path = "data/synthetic", month: str | None = None, month
                         target=acceptance_target,
                         hours=hours, day_curves=day_curves, versions=versions, comparison=comparison,
                         refusals=refusals, previous=prev, min_cell_size=min_cell_size, alpha=alpha,
-                        inputs=calls.provenance, has_time_of_day=has_time, versions_randomised=bool(versions_randomised))
+                        inputs=calls.provenance, has_time_of_day=has_time, versions_randomised=bool(versions_randomised),
+                        names=names)
 
 
 ANALYSIS = Analysis(

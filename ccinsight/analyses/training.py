@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
+from ccinsight.labels import Labels
 from ccinsight.performance import METRIC_LABELS, SHARE_METRICS, check_metric, window_performance
 from ccinsight.plotting import new_axes, percent_axis
 
@@ -68,7 +69,7 @@ class TrainingFindings(Findings):
 
     @property
     def label(self) -> str:
-        return METRIC_LABELS.get(self.metric, self.metric)
+        return self.names.columns.get(self.metric) or METRIC_LABELS.get(self.metric, self.names.column(self.metric))
 
     def _slope(self, value) -> str:
         if self.metric in SHARE_METRICS:
@@ -94,6 +95,16 @@ class TrainingFindings(Findings):
         lines.append(f"{self.n_flagged} of {self.n_cohorts_estimated} training classes have a reliably weak link "
                      f"between score and {self.label}; {self.n_too_few} have too few trainees to tell either way.")
         return lines
+
+    def attention(self) -> list[tuple[str, str]]:
+        if not self.recent_flagged:
+            return []
+        return [("action", f"{self.n_flagged} training class(es) have a reliably weak link between score and "
+                           f"{self.label} (most recent: {', '.join(self.recent_flagged)}): look at how they were "
+                           "recruited and trained before relying on their scores.")]
+
+    def rule(self) -> str | None:
+        return f"How a class is labelled: {self.flag_rule}."
 
     def details(self) -> list[str]:
         s = self.slope_per_10_points
@@ -256,6 +267,12 @@ class TrainingResult:
     r_threshold: float
     alpha: float
     correction: str
+    names: Labels = field(default_factory=Labels)
+
+    @property
+    def label(self) -> str:
+        """The metric as readers see it."""
+        return self.names.columns.get(self.metric) or METRIC_LABELS.get(self.metric, self.names.column(self.metric))
 
     def __repr__(self) -> str:
         return f"TrainingResult({self.caption()})"
@@ -264,7 +281,7 @@ class TrainingResult:
         """What the table below covers, in words (the reviewer HTML shows it, not the repr)."""
         est = int(self.cohorts["estimated"].sum())
         span = f"{self.joined['training_end_date'].min():%Y-%m} to {self.joined['training_end_date'].max():%Y-%m}"
-        return (f"{self.metric.replace('_', ' ')} in months {self.window[0]}-{self.window[1]} after training: "
+        return (f"{self.label} in months {self.window[0]}-{self.window[1]} after training: "
                 f"{len(self.joined):,} trainees in {len(self.cohorts)} training classes ({est} estimated), "
                 f"training ended {span}")
 
@@ -311,7 +328,8 @@ class TrainingResult:
             process_change_date=self.change_date.date().isoformat() if self.change_date is not None else None,
             r_before=pooled(periods.get("before")), r_after=pooled(periods.get("after")),
             p_difference=periods.get("p_difference"), flagged_before=before, flagged_after=after,
-            recent_flagged=[str(c) for c in flagged.tail(5)["cohort_id"]], alpha=self.alpha)
+            recent_flagged=[str(c) for c in flagged.tail(5)["cohort_id"]], alpha=self.alpha,
+            labels=self.names.to_json())
 
     def headline(self):
         """Plain-language findings for the top of the rendered notebook (Markdown)."""
@@ -346,7 +364,7 @@ class TrainingResult:
         ax.set_yticks(y, c["cohort_id"], fontsize=8)
         ax.set_ylim(-0.7, len(c) - 0.3)
         ax.set_xlim(-1, 1)
-        ax.set_xlabel(f"Pearson r, training score vs {METRIC_LABELS[self.metric]}{self._oriented} (95% CI)")
+        ax.set_xlabel(f"Pearson r, training score vs {self.label}{self._oriented} (95% CI)")
         for label, col in ((HOLDS, "tab:blue"), (WEAK, "tab:orange"), (TOO_FEW, "0.55")):
             if (c.loc[est, "label"] == label).any():
                 ax.scatter([], [], color=col, s=14, label=label)
@@ -374,7 +392,7 @@ class TrainingResult:
                 r = stats.pearsonr(part["training_score"], part["performance"]).statistic
                 ax.set_title(f"{title}: n = {len(part):,}, r = {self.direction * r:.2f}")
             ax.set_xlabel("training score")
-            ax.set_ylabel(f"{METRIC_LABELS[self.metric]}, months {self.window[0]}-{self.window[1]}")
+            ax.set_ylabel(f"{self.label}, months {self.window[0]}-{self.window[1]}")
             if self.metric in SHARE_METRICS:
                 percent_axis(ax.yaxis)
         return axes
@@ -417,9 +435,9 @@ class TrainingResult:
         if table.empty:
             return HTML("<p>No training class is large enough to say whom the score misjudged.</p>")
         share = self.metric in SHARE_METRICS
-        label = METRIC_LABELS[self.metric]
+        label = self.label
         return HTML(reviewer_html(
-            table, percent={"performance", "expected"} if share else (), decimals=1,
+            table, units={"performance": "share", "expected": "share"} if share else {}, decimals=1,
             labels={"agent": "trainee (pseudonym)", "cohort_id": "training class", "training_score": "training score",
                     "performance": f"{label}, months {self.window[0]}-{self.window[1]}",
                     "expected": "expected from the class's score line",
@@ -433,7 +451,7 @@ class TrainingResult:
             labels={"cohort_id": "training class", "training_end": "training ended", "n": "trainees",
                     "r": "Pearson r (95% CI)", "rho": "Spearman rho", "p_adj": f"p, r = 0 ({self.correction})",
                     "p_weak_adj": f"p, r < {self.r_threshold:g} ({self.correction})", "label": "link",
-                    "estimated": "enough trainees"}, pvalues={"p_adj", "p_weak_adj"})
+                    "estimated": "enough trainees"}, units={"p_adj": "p", "p_weak_adj": "p"})
 
 
 def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int] = (2, 3), min_size: int = 8,
@@ -478,7 +496,7 @@ def analyse(ds: Dataset, metric: str = "conversion_rate", window: tuple[int, int
                         f"{change.date()}; choose a date inside {joined['training_end_date'].min().date()}.."
                         f"{joined['training_end_date'].max().date()} or set process_change_date to None.")
     return TrainingResult(metric, direction, tuple(window), joined, cohorts, pooled, slope, periods, change,
-                          min_size, r_threshold, alpha, correction)
+                          min_size, r_threshold, alpha, correction, ds.labels)
 
 
 ANALYSIS = Analysis(

@@ -104,7 +104,7 @@ def test_the_page_opens_with_a_summary_and_ends_with_the_runs(built):
     assert "No deck for the month before to compare with." in text  # the first deck of its folder
     assert " ok " not in text.split("Runs:")[0]  # no status badges above the footer when all ran
     for nb in REGISTRY:
-        assert re.search(rf"Runs: .*{nb} ok in [0-9.]+ s", text)
+        assert re.search(rf"Runs: .*{re.escape(REGISTRY[nb].title)} ok in [0-9.]+ s", text)
 
 
 def test_no_python_repr_in_any_page(built):
@@ -112,6 +112,54 @@ def test_no_python_repr_in_any_page(built):
         text = _visible_text(page.read_text())
         leaks = re.findall(r"\b[A-Z]\w*(?:Result|Findings|Dataset)\(|object at 0x[0-9a-f]+", text)
         assert not leaks, f"{page.name}: {leaks[:3]}"
+
+
+NUMBER = r"(?<![\w.:-])[-+]?\d[\d,.:]*%?(?: points)?"  # 4.3%, -0.20, 2:44, +3.1 points; not a date's tail
+INTERVAL = rf"{NUMBER} to {NUMBER}"
+
+
+def _reading(page: str) -> tuple[str, list[tuple[list[str], list[list[str]]]]]:
+    """What a reader sees of a page outside the run record: its running text, and its
+    tables as (header, body rows, each with the row's header cells first)."""
+    import html as html_mod
+
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<details class=.run-record.*?</details>", " ", page, flags=re.S)
+    tables = []
+    for table in re.findall(r"<table\b.*?</table>", page, flags=re.S):
+        def cells(row):
+            return [" ".join(html_mod.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+                    for _, c in re.findall(r"<(t[hd])\b[^>]*>(.*?)</\1>", row, flags=re.S)]
+        head = re.search(r"<thead>(.*?)</thead>", table, flags=re.S)
+        body = re.search(r"<tbody>(.*?)</tbody>", table, flags=re.S)
+        rows = re.findall(r"<tr\b.*?</tr>", body.group(1) if body else table, flags=re.S)
+        tables.append((cells(head.group(1)) if head else [], [cells(r) for r in rows],
+                       [len(re.findall(r"<th\b", r)) for r in rows]))
+    text = " ".join(_visible_text(re.sub(r"<table\b.*?</table>", " ", page, flags=re.S)).split())
+    return text, tables
+
+
+def test_pages_read_in_words_not_code(built):
+    """The issue's scan of a full deck: outside the run record no page shows a name in code
+    (a contract column, a value such as job_board, a notebook's file name), a number with more
+    than three decimals, an index column, or an interval that does not say it is a 95% interval."""
+    problems = []
+    for page in sorted(built[0].glob("*.html")):
+        text, tables = _reading(page.read_text())
+        for inside in re.findall(r"\(([^()]*)\)", text):
+            if re.search(INTERVAL, inside) and "95%" not in inside:
+                problems.append(f"{page.name}: unlabelled interval '({inside})'")
+        for table_header, rows, row_headers in tables:
+            text += " " + " ".join(table_header + [c for row in rows for c in row])
+            if any(row_headers):
+                problems.append(f"{page.name}: a table with an index column: {table_header[:4]}")
+            for j, name in enumerate(table_header):
+                column = [row[j] for row in rows if len(row) > j]
+                if any(re.fullmatch(rf".+ \({INTERVAL}\)", c) for c in column) and "95%" not in name:
+                    problems.append(f"{page.name}: column '{name}' holds intervals its header does not call 95%")
+        problems += [f"{page.name}: name in code '{m}'" for m in sorted(set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)))]
+        problems += [f"{page.name}: '{m}' has more than three decimals" for m in sorted(set(re.findall(r"\d\.\d{4,}", text)))]
+    assert not problems, "\n".join(problems[:25])
 
 
 def test_each_headline_is_the_same_sentence_as_in_its_report(built):

@@ -190,7 +190,7 @@ def test_cox_still_names_a_real_covariate():
     f = attrition.analyse(_ds(agents), window_months=None, seats_needed=0,
                           covariates=["referral", *[f"noise{k}" for k in range(5)]]).findings()
     text = "\n".join(f.details())
-    assert "referral x0." in text and "noise" not in text.split("Holding")[1].split("\n")[0]
+    assert "referral (yes vs no) x0." in text and "noise" not in text.split("Holding")[1].split("\n")[0]
 
 
 # --------------------------------------------------------------------------- 4. training classes

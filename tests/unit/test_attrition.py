@@ -105,7 +105,7 @@ def test_constant_covariate_is_dropped_with_a_note():
     result = attrition.analyse(_ds(agents), window_months=None,
                                covariates=["onboarding_program", "site"], exclude_bursts=False)
     assert "site left out: the same value for every hire." in result.cox_notes
-    assert result.cox["covariate"].tolist() == ["onboarding_program"]
+    assert result.cox["covariate"].tolist() == ["onboarding program (yes vs no)"]
     assert result.cox["hazard_ratio"].iloc[0] == pytest.approx(0.5, abs=0.2)
 
 

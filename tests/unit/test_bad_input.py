@@ -64,6 +64,9 @@ PARAMS_CASES = {
     "params: not UTF-8": (lambda p, d: p.write_bytes("data: données\n".encode("latin-1")), ["not UTF-8"]),
     "params: not YAML": (lambda p, d: p.write_text("month: [2026-06\n"), ["not valid YAML", "line"]),
     "params: a list, not a mapping": (lambda p, d: p.write_text("- month\n- data\n"), ["must be a mapping"]),
+    "params: labels for a column the contract lacks": (
+        lambda p, d: _write(p, _deck_params(d, labels={"values": {"hiring_chanel": {"walk_in": "walk-in"}}})),
+        ["labels.values", "hiring_chanel", "hiring_channel"]),
     "params: sources for an unknown table": (
         lambda p, d: _write(p, _deck_params(d, sources={"agent": {"file": "x.csv"}})), ["agent", "agents"]),
     "params: a filter that would run code": (

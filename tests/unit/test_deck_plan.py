@@ -10,14 +10,14 @@ from conftest import deck_params
 
 
 @pytest.mark.parametrize("changes,match", [
-    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, sources, month"),
+    ({"colour": "blue"}, "unknown key.*valid keys: deck, data, sources, labels, month"),
     ({"min_cell_size": "five"}, "'min_cell_size' must be int"),
     ({"month": "2026-13"}, "is not a month; write it as YYYY-MM"),
     ({"month": "October"}, "is not a month"),
     ({"notebooks": {"churn_model": {}}}, "unknown notebook section 'churn_model'; valid: data_overview"),
     ({"notebooks": {"training_vs_performance": {"metrc": "qa_score"}}}, "did you mean 'metric'"),
     ({"notebooks": {"training_vs_performance": {"min_cohort_size": "8"}}}, "must be int"),
-    ({"notebooks": {"attrition_survival": {"month": "2026-01"}}}, "the deck sets data, sources, month"),
+    ({"notebooks": {"attrition_survival": {"month": "2026-01"}}}, "the deck sets data, sources, labels, month"),
     ({"notebooks": {"training_vs_performance": {"min_cell_size": 3}}}, "sets min_cell_size"),
 ])
 def test_params_file_is_validated_before_anything_runs(tmp_path, changes, match):
