@@ -18,6 +18,17 @@ METRIC_LABELS = {"conversion_rate": "conversion rate", "qa_score": "QA score", "
 SHARE_METRICS = ("conversion_rate", "schedule_adherence")
 
 
+def metric_label(metric: str, names=None) -> str:
+    """The metric as readers see it: the params' label for the column, else its usual name."""
+    given = names.columns.get(metric) if names is not None else None
+    return given or METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def metric_unit(metric: str) -> str:
+    """How the metric's values are formatted (:data:`ccinsight.tables.UNITS`)."""
+    return "share" if metric in SHARE_METRICS else "seconds" if metric == "aht_s" else "number"
+
+
 def check_metric(metric: str) -> int:
     """Return the metric's direction; refuse unknown names listing the valid ones."""
     if metric not in METRICS:

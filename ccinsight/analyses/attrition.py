@@ -382,7 +382,8 @@ class AttritionResult:
         from ccinsight.tables import reviewer_html
 
         return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
-            self.group_table, intervals={"attrition_90d": ("low", "high")},
+            self.group_table.assign(group=[self.names.value(self.group_by, g) for g in self.group_table["group"]]),
+            intervals={"attrition_90d": ("low", "high")},
             units={"attrition_90d": "share", "median_tenure_days": "days"},
             labels={"group": self.names.column(self.group_by), "n": "hires", "attrition_90d": "90-day attrition (95% CI)",
                     "median_tenure_days": "median tenure (days; empty: over half still here)"}, decimals=0)

@@ -24,7 +24,7 @@ from ccinsight.findings import Estimate, Findings, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.labels import Labels
 from ccinsight.plotting import new_axes, percent_axis
-from ccinsight.performance import check_metric, window_performance
+from ccinsight.performance import check_metric, metric_label, metric_unit, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
 from ccinsight.stats import mean_interval, wilson
 from ccinsight.survival import (fit_km, fixed_time_test, greenwood_var, retention_at, survival_at,
@@ -222,6 +222,7 @@ class ChannelResult:
     alpha: float
     calendar: bool = True
     names: Labels = field(default_factory=Labels)
+    metric: str = "conversion_rate"  # the early performance metric
 
     def __repr__(self) -> str:
         return f"ChannelResult({self.caption()})"
@@ -291,8 +292,10 @@ class ChannelResult:
 
             adjust_text(names, ax=ax, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
         ax.set_xlabel("still here at day 90 (95% CI)")
-        ax.set_ylabel("early performance, months 2-3 (95% CI)" if has_perf else "")
+        ax.set_ylabel(f"early {metric_label(self.metric, self.names)}, months 2-3 (95% CI)" if has_perf else "")
         percent_axis(ax.xaxis)
+        if has_perf and metric_unit(self.metric) == "share":
+            percent_axis(ax.yaxis)
         for name, c in colours.items():
             if (t["verdict"] == name).any():  # legend entries only for what is drawn
                 ax.scatter([], [], color=c, label=name)
@@ -345,9 +348,10 @@ class ChannelResult:
                        "perf_mean": ("perf_low", "perf_high")},
             units={"retention_90d": "share", "cert_pass_rate": "share", "retention_90d_shrunk": "share",
                    "retention_p_adj": "p", "cert_p_adj": "p", "days_to_certification": "days",
-                   "cost_per_retained_hire": "money"}, currency=self.names.currency,
+                   "cost_per_retained_hire": "money", "perf_mean": metric_unit(self.metric)},
+            currency=self.names.currency,
             labels={"hiring_channel": "channel", "retention_90d": "still here at day 90 (95% CI)",
-                    "cert_pass_rate": "certified (95% CI)", "perf_mean": "early performance (95% CI)",
+                    "cert_pass_rate": "certified (95% CI)", "perf_mean": f"early {metric_label(self.metric, self.names)}, months 2-3",
                     "retention_90d_shrunk": "day-90 retention, shrunk for ranking",
                     "retention_p_adj": "day 90 vs the rest (p, Holm)", "cert_p_adj": "certified vs the rest (p, Holm)",
                     "verdict": "against the other channels",
@@ -485,7 +489,7 @@ def analyse(ds, window_months: int = 12, follow_up_days: int = 60, metric: str =
     return ChannelResult(table=out.drop(columns=["_n_eff"]), bursts=bursts, differ_p=differ_p, pooled=tuple(pooled),
                          window=(start, end), hired=hired, as_of=as_of_ts, n_hires=len(table),
                          n_drive_hires=int(in_burst.sum()), overall_retention=overall_ci, notes=tuple(notes),
-                         alpha=alpha, calendar=ds.calendar, names=ds.labels)
+                         alpha=alpha, calendar=ds.calendar, names=ds.labels, metric=metric)
 
 
 ANALYSIS = Analysis(

@@ -29,7 +29,7 @@ from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.labels import Labels
-from ccinsight.performance import METRIC_LABELS, SHARE_METRICS, check_metric, window_performance
+from ccinsight.performance import SHARE_METRICS, check_metric, metric_label, window_performance
 from ccinsight.plotting import new_axes, percent_axis
 
 
@@ -69,7 +69,7 @@ class TrainingFindings(Findings):
 
     @property
     def label(self) -> str:
-        return self.names.columns.get(self.metric) or METRIC_LABELS.get(self.metric, self.names.column(self.metric))
+        return metric_label(self.metric, self.names)
 
     def _slope(self, value) -> str:
         if self.metric in SHARE_METRICS:
@@ -272,7 +272,7 @@ class TrainingResult:
     @property
     def label(self) -> str:
         """The metric as readers see it."""
-        return self.names.columns.get(self.metric) or METRIC_LABELS.get(self.metric, self.names.column(self.metric))
+        return metric_label(self.metric, self.names)
 
     def __repr__(self) -> str:
         return f"TrainingResult({self.caption()})"

@@ -158,6 +158,7 @@ def test_pages_read_in_words_not_code(built):
                 if any(re.fullmatch(rf".+ \({INTERVAL}\)", c) for c in column) and "95%" not in name:
                     problems.append(f"{page.name}: column '{name}' holds intervals its header does not call 95%")
         problems += [f"{page.name}: name in code '{m}'" for m in sorted(set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)))]
+        problems += [f"{page.name}: Python's '{m}'" for m in sorted(set(re.findall(r"\b(True|False|None|NaN|nan)\b", text)))]
         problems += [f"{page.name}: '{m}' has more than three decimals" for m in sorted(set(re.findall(r"\d\.\d{4,}", text)))]
     assert not problems, "\n".join(problems[:25])
 
