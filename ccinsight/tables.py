@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ccinsight import wording
+
+#: How a header or a sentence says which interval it shows: "95% CI", "90% interval".
+LABELLED = re.compile(r"\d+% (CI|interval)")
 
 #: Units a column may have (:data:`ccinsight.wording.FORMATS`); "number" is the default.
 UNITS = tuple(wording.FORMATS)
@@ -77,7 +81,7 @@ def reviewer_html(frame: pd.DataFrame, *, units: Mapping[str, str] | None = None
             low, high = intervals[col]
             values = [interval_text(e, lo, hi, unit, decimals, currency)
                       for e, lo, hi in zip(frame[col], frame[low], frame[high])]
-            name = name if "95%" in name else f"{name} (95% CI)"
+            name = name if LABELLED.search(name) else f"{name} (95% CI)"
         else:
             values = [cell(v, unit, decimals, currency) for v in frame[col].astype(object)]
         out[name] = values

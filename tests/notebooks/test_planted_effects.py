@@ -23,6 +23,17 @@ def test_notebook_recovers_the_planted_programme_effect(synthetic, truth, tmp_pa
     assert {"covariate", "hazard_ratio", "low", "high", "p"} <= set(found["cox"][0])
 
 
+def test_effective_seats_interval_holds_the_real_seats_as_often_as_it_says(synthetic, tmp_path):
+    """The issue's bar: from every past origin, the 90% interval six months ahead covers the
+    seats the origin's roster really filled in 80-97% of origins."""
+    found = run_findings("effective_seats", tmp_path)
+    coverage = found["backtest_coverage"]
+    assert coverage["n"] >= 12
+    assert 0.80 <= coverage["value"] <= 0.97, found["backtest"]
+    assert found["interval_level"] == 0.9 and found["horizon_weeks"] == 26
+    assert found["effective_now"]["value"] <= found["employed"]
+
+
 def test_notebook_bad_group_by_exits_2(tmp_path):
     result = run_cli("run", "attrition_survival", "--set", "group_by=department", "--out", str(tmp_path))
     assert result.code == 2 and "valid choices" in result.err

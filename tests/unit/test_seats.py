@@ -1,0 +1,83 @@
+"""Effective seats: the projection against closed-form answers (binomial counts of a
+memoryless roster, a known pass rate), the plan keeping its promise, bad parameters."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ccinsight.analyses import seats
+from ccinsight.data import Dataset
+from ccinsight.errors import ParameterError
+
+AS_OF = pd.Timestamp("2026-06-30")
+RATE = 1 / 400  # exits per day: memoryless, so every agent stays w weeks with exp(-RATE * 7 w)
+
+
+def _agents(n=3000, seed=1, pass_rate=None, exam_day=60, rate=RATE) -> pd.DataFrame:
+    """Hires over two years with exponential tenure; certified a day after hire unless a
+    pass rate is given (then examined on ``exam_day`` with that chance of passing)."""
+    rng = np.random.default_rng(seed)
+    hire = AS_OF - pd.to_timedelta(rng.integers(2, 730, n), unit="D")
+    tenure = np.ceil(rng.exponential(1 / rate, n)) if rate else np.full(n, 10_000.0)
+    exit_date = hire + pd.to_timedelta(tenure, unit="D")
+    day = 1 if pass_rate is None else exam_day
+    cert_date = hire + pd.Timedelta(days=day)
+    examined = (cert_date <= AS_OF) & (cert_date < exit_date)
+    passed = np.ones(n, bool) if pass_rate is None else rng.random(n) < pass_rate
+    return pd.DataFrame({
+        "agent_id": [f"a{i}" for i in range(n)], "site": "x", "team": "t", "hire_date": hire,
+        "exit_date": exit_date.where(exit_date <= AS_OF), "exit_type": "voluntary", "hiring_channel": "referral",
+        "cohort_id": "k", "school": None, "onboarding_program": False,
+        "certified": pd.array(np.where(examined, passed, pd.NA), dtype="boolean"),
+        "certification_date": cert_date.where(examined)})
+
+
+def _ds(agents):
+    return Dataset(root=None, tables={"agents": agents}, month=AS_OF.to_period("M"))
+
+
+def test_a_memoryless_roster_keeps_a_binomial_count():
+    agents = _agents()
+    result = seats.analyse(_ds(agents), seats_needed=0, draws=40, backtest_draws=20)
+    n = len(result.roster)
+    assert (result.roster["status"] == "certified").all()
+    for week in (4, 13, 26):
+        p = np.exp(-RATE * 7 * week)
+        row = result.projection.set_index("week").loc[week]
+        assert row["median"] == pytest.approx(n * p, rel=0.02)
+        # the interval adds the curves' uncertainty to chance in who leaves: at least the binomial's width
+        assert row["low"] <= stats.binom.ppf(0.05, n, p) + 3 and row["high"] >= stats.binom.ppf(0.95, n, p) - 3
+
+
+def test_awaiting_agents_certify_at_the_pass_rate():
+    agents = _agents(pass_rate=0.7, rate=0)  # nobody leaves; examined on day 60
+    result = seats.analyse(_ds(agents), seats_needed=0, horizon_weeks=12, draws=40, backtest_draws=20)
+    roster = result.roster
+    waiting = int((roster["status"] == "awaiting").sum())
+    certified = int((roster["status"] == "certified").sum())
+    assert waiting > 100
+    end = result.projection.iloc[-1]  # by week 12 everyone awaiting has sat the exam
+    assert end["median"] == pytest.approx(certified + 0.7 * waiting, abs=3 * np.sqrt(waiting * 0.21) + 2)
+
+
+def test_the_plan_keeps_its_lower_bound_and_the_naive_plan_does_not():
+    agents = _agents(n=2000, seed=4)
+    ds = _ds(agents)
+    today = int(seats.roster(agents, AS_OF)["status"].eq("certified").sum())
+    target = today + 40
+    result = seats.analyse(ds, seats_needed=target, class_size=20, lead_weeks=1, draws=40, backtest_draws=20)
+    found = result.findings()
+    assert found.plan, "a target above today's seats needs classes"
+    reachable = [r for r in found.plan_projection if r["week"] >= 1 + 9 + 1]  # lead + about 60 days to certify
+    assert reachable and all(r["low"] >= target for r in reachable)
+    assert found.naive_at_horizon is not None and found.naive_at_horizon.value < target
+
+
+def test_bad_parameters_are_named():
+    ds = _ds(_agents(n=300))
+    with pytest.raises(ParameterError, match="confidence"):
+        seats.analyse(ds, confidence=1.5)
+    with pytest.raises(ParameterError, match="by 'department'"):
+        seats.analyse(ds, by="department")
