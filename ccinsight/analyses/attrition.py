@@ -126,9 +126,9 @@ class AttritionFindings(Findings):
     def attention(self) -> list[tuple[str, str]]:
         if self.hires_for_seats is None:
             return []
-        return [("action", f"Hire about {self.hires_for_seats.text('count')} now for {wording.count(self.seats_needed)} "
-                           f"effective seats at day 90 ({wording.count(self.hires_for_seats_90pct_sure)} to be 90% "
-                           "sure of them).")]
+        return [("action", f"To fill {wording.count(self.seats_needed)} new seats with agents certified and still "
+                           f"here at day 90, hire about {self.hires_for_seats.text('count')} "
+                           f"({wording.count(self.hires_for_seats_90pct_sure)} to be 90% sure of them).")]
 
     def _value(self, group: str) -> str:
         return self.names.value(self.group_by, group)

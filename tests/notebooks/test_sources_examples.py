@@ -40,7 +40,7 @@ def test_a_notebook_says_what_it_skipped_for_lack_of_data(small_data, tmp_path):
     record = page[page.index('<details class="run-record">'):]  # the run record, an appendix at the end
     assert "skipped for lack of data" in record and "training (no source given in the params)" in record
     body = page[:page.index('<details class="run-record">')]
-    assert "training_score left out of the Cox model" in body  # what it means, where the findings are
+    assert "training score left out of the Cox model" in body  # what it means, where the findings are
 
 
 @needs_shared
