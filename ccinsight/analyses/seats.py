@@ -311,6 +311,43 @@ def widen(band: pd.DataFrame, misses: tuple[float, float] | None, weeks: int) ->
     return band.assign(low=np.minimum(band["low"], low), high=np.maximum(band["high"], high))
 
 
+SPIRAL_METRICS = {"conversion_rate": "conversion", "qa_score": "QA score"}
+
+
+def spiral_months(agents: pd.DataFrame, performance: pd.DataFrame | None, as_of: pd.Timestamp, months: int = 12,
+                  alpha: float = 0.05) -> tuple[pd.DataFrame, int]:
+    """The high-attrition spiral check: months of the last ``months`` in which exits
+    outran hires while conversion or QA fell against the month before (Welch t-test on
+    agent-months, one-sided, Holm across every month and metric tested). Returns the
+    flagged months (month, hires, exits, metric, before, after, p_adj) and the tests run."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    last = as_of.to_period("M")
+    window = pd.period_range(last - (months - 1), last, freq="M")
+    hires = agents["hire_date"].dt.to_period("M").value_counts()
+    exits = agents["exit_date"].dropna().dt.to_period("M").value_counts()
+    rows = []
+    if performance is not None and len(performance):
+        perf = performance.assign(_month=performance["month"].dt.to_period("M"))
+        for m in window:
+            h, e = int(hires.get(m, 0)), int(exits.get(m, 0))
+            if e <= h:
+                continue
+            now, before = perf[perf["_month"] == m], perf[perf["_month"] == m - 1]
+            for col, name in SPIRAL_METRICS.items():
+                a, b = now[col].dropna(), before[col].dropna()
+                if len(a) >= 10 and len(b) >= 10:
+                    p = float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
+                    rows.append({"month": str(m), "hires": h, "exits": e, "metric": name, "before": float(b.mean()),
+                                 "after": float(a.mean()), "p": p})
+    out = pd.DataFrame(rows, columns=["month", "hires", "exits", "metric", "before", "after", "p"])
+    if out.empty:
+        return out.assign(p_adj=[]), 0
+    out["p_adj"] = multipletests(out["p"], method="holm")[1]
+    return out[out["p_adj"] < alpha].drop(columns="p").reset_index(drop=True), len(out)
+
+
 # --------------------------------------------------------------------------- findings
 @dataclass(frozen=True)
 class SeatsFindings(Findings):
@@ -348,6 +385,10 @@ class SeatsFindings(Findings):
                           "horizon weeks ahead vs the seats it really filled", "records")
     backtest_coverage: Estimate | None = fact("share of origins whose interval covered the real seats (Wilson "
                                               "interval; n origins, which overlap in time)", "share")
+    spiral: list = fact("months of the last 12 where exits outran hires while conversion or QA fell against the "
+                        "month before (Holm-adjusted): month, hires, exits, metric, before, after, p_adj", "records")
+    spiral_tests: int = fact("month-metric pairs tested for the spiral (0: no performance table, or exits never "
+                             "outran hires)", "count")
 
     def headlines(self) -> list[str]:
         level = wording.share(self.interval_level, 0)
@@ -371,6 +412,12 @@ class SeatsFindings(Findings):
                 line += (f". Hiring only the gap ({len(self.naive_plan)} class(es), ignoring attrition) ends at about "
                          f"{wording.count(n.value)} ({level} interval {wording.count(n.low)} to {wording.count(n.high)})")
             lines.append(line + ".")
+        for m in self.spiral:
+            fmt = wording.share if m["metric"] == "conversion" else wording.number
+            lines.append(f"In {m['month']} exits ({wording.count(m['exits'])}) outran hires ({wording.count(m['hires'])}) "
+                         f"while {m['metric']} fell from {fmt(m['before'])} to {fmt(m['after'])} "
+                         f"({wording.p_value(m['p_adj'])}, Holm across {self.spiral_tests} tests): the pattern of a "
+                         "high-attrition spiral, an association the data show, not its cause.")
         c = self.backtest_coverage
         if c is not None:
             lines.append(f"Checked on the past: from {wording.count(c.n)} origin months, the {level} interval held "
@@ -378,7 +425,11 @@ class SeatsFindings(Findings):
         return lines
 
     def details(self) -> list[str]:
-        return ["- Assumptions: leaving and certifying are independent given tenure; a failed exam is final; "
+        spiral = ("- The spiral check (exits outrunning hires while conversion or QA fell) tested "
+                  f"{self.spiral_tests} month-metric pairs" + ("; none stands out after Holm adjustment, which is not "
+                                                                "proof that none happened." if not self.spiral else ".")
+                  + " Occupancy and overtime are not in these data.")
+        return [spiral, "- Assumptions: leaving and certifying are independent given tenure; a failed exam is final; "
                 f"beyond the longest tenure followed, the exit rate stays at its average over the last {TAIL_DAYS} "
                 "days there. The interval covers both the fitted curves' uncertainty (bootstrap of the hires) "
                 "and chance in who leaves.",
@@ -413,6 +464,8 @@ class SeatsResult:
     naive_projection: pd.DataFrame | None
     short_week: int | None
     checks: pd.DataFrame
+    spiral: pd.DataFrame
+    spiral_tests: int
     seats_needed: int | None
     class_size: int
     lead_weeks: int
@@ -471,6 +524,7 @@ class SeatsResult:
             if naive_end is not None else None,
             backtest=to_jsonable(self.checks),
             backtest_coverage=Estimate.of(covered.mean(), clo, chi, len(covered)) if len(covered) else None,
+            spiral=to_jsonable(self.spiral), spiral_tests=self.spiral_tests,
             labels=self.names.to_json())
 
     def plot(self, ax=None):
@@ -531,7 +585,8 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
     Parameters
     ----------
     ds
-        Loaded data with the ``agents`` table; its analysis month sets ``as_of``.
+        Loaded data with the ``agents`` table (``performance`` optional, for the spiral
+        check); its analysis month sets ``as_of``.
     horizon_weeks
         Weeks projected (default 26, about six months); the backtest uses the same horizon.
     window_months
@@ -584,9 +639,11 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
         if naive:
             naive_band = _band(simulate(curves, r, horizon_weeks, seed, naive), confidence)
     checks = backtest(agents, as_of, window_months, horizon_weeks, backtest_draws, confidence, seed, by)
+    spiral, tests = spiral_months(agents, ds["performance"] if "performance" in ds else None, as_of)
     return SeatsResult(as_of=as_of, roster=r, hires=hires, curves=curves[0][POOLED], projection=projection, plan=plan,
                        plan_projection=_band(plan_sims, confidence) if plan_sims is not None else None,
                        naive=naive, naive_projection=naive_band, short_week=short, checks=checks,
+                       spiral=spiral, spiral_tests=tests,
                        seats_needed=seats_needed, class_size=class_size, lead_weeks=lead_weeks, level=confidence,
                        window_months=window_months, names=ds.labels)
 
@@ -594,4 +651,4 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
 ANALYSIS = Analysis(
     name="effective_seats", title="Will there be enough certified agents?",
     question="How many employed, certified agents will there be week by week, and which classes keep enough?",
-    findings=SeatsFindings, tables=("agents",))
+    findings=SeatsFindings, tables=("agents",), optional_tables=("performance",))

@@ -81,3 +81,32 @@ def test_bad_parameters_are_named():
         seats.analyse(ds, confidence=1.5)
     with pytest.raises(ParameterError, match="by 'department'"):
         seats.analyse(ds, by="department")
+
+
+def _performance(agents, months, drop_in=None, drop=0.0, seed=2):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in months:
+        for a in agents["agent_id"].head(200):
+            rows.append({"agent_id": a, "month": m.start_time, "conversion_rate": 0.30 - (drop if m == drop_in else 0)
+                         + rng.normal(0, 0.03), "qa_score": 80 + rng.normal(0, 5)})
+    return pd.DataFrame(rows)
+
+
+def test_the_spiral_check_names_a_month_of_exits_and_falling_conversion_only():
+    agents = _agents(n=1200, seed=3)
+    freeze = agents["hire_date"].dt.to_period("M").between(pd.Period("2026-02"), pd.Period("2026-04"))
+    agents = agents[~freeze].reset_index(drop=True)  # a hiring freeze: exits outrun hires
+    months = pd.period_range("2025-07", "2026-06", freq="M")
+    exits = agents["exit_date"].dt.to_period("M").value_counts()
+    hires = agents["hire_date"].dt.to_period("M").value_counts()
+    outran = [m for m in months if exits.get(m, 0) > hires.get(m, 0)]
+    calm = [m for m in months if m not in outran and m - 1 in months]
+    assert outran and calm, "the fixture needs both kinds of month"
+    for month, expect in ((outran[-1], True), (calm[-1], False)):
+        flagged, tests = seats.spiral_months(agents, _performance(agents, months, month, drop=0.05), AS_OF)
+        assert tests >= 2 * len(outran) - 2
+        assert (month.strftime("%Y-%m") in set(flagged["month"])) is expect
+        assert set(flagged["metric"]) <= {"conversion"}  # QA did not fall
+    none, _ = seats.spiral_months(agents, _performance(agents, months), AS_OF)
+    assert none.empty
