@@ -113,6 +113,8 @@ def _check_option_types(spec: Mapping[str, Any], here: str) -> None:
     for key in ("file", "url", "table", "query", "sep", "encoding", "filter", "row_id"):
         if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
             fail(key, "non-empty text", spec[key])
+    if isinstance(spec.get("sep"), str) and len(spec["sep"]) != 1:  # longer ones pandas reads as a regular expression
+        fail("sep", "one character such as , ; | or a tab", spec["sep"])
     if "skip_rows" in spec and (isinstance(spec["skip_rows"], bool) or not isinstance(spec["skip_rows"], int)
                                 or not 0 <= spec["skip_rows"] <= 1000):
         fail("skip_rows", "a number of rows from 0 to 1000", spec["skip_rows"])

@@ -650,5 +650,6 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
 
 ANALYSIS = Analysis(
     name="effective_seats", title="Will there be enough certified agents?",
-    question="How many employed, certified agents will there be week by week, and which classes keep enough?",
+    question="How many employed, certified agents will there be week by week, which classes keep enough, and did "
+             "exits outrun hires while conversion or QA fell?",
     findings=SeatsFindings, tables=("agents",), optional_tables=("performance",))

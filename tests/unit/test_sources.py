@@ -270,3 +270,11 @@ def test_a_filter_on_a_column_with_units_compares_seconds(tmp_path):
     assert ds["outbound_calls"]["talk_time_s"].tolist() == [185.0, 62.0]
     assert ds["outbound_calls"]["refusal_reason"].isna().all()  # "n" is not a reason
     assert any("no refusal reason" in n for n in ds.notes)
+
+
+def test_a_separator_longer_than_one_character_is_refused():
+    """pandas would read it as a regular expression (and fail in its own words)."""
+    from ccinsight.sources import parse
+
+    with pytest.raises(ParameterError, match="sep must be one character"):
+        parse({"agents": {"file": "hr.csv", "sep": "agent_id"}}, "params file p.yaml")
