@@ -43,7 +43,7 @@ KEYS = {
     "url": "a SQLAlchemy URL; write secrets as ${ENV_VAR}",
     "table": "a table in the DuckDB file or SQL database",
     "query": "a SELECT run on the DuckDB file or SQL database",
-    "sep": "CSV field separator (default ,)",
+    "sep": "CSV field separator, one character (default ,)",
     "encoding": "text encoding (default utf-8, with or without a byte-order mark)",
     "sheet": "Excel sheet name (default the first sheet)",
     "skip_rows": "rows above the header to skip, e.g. title rows of an Excel sheet (default 0)",
