@@ -248,8 +248,13 @@ LAST_NAMES = ("Abernathy", "Bergstrom", "Castellanos", "Dimitriou", "Eberhardt",
 
 def _names(n: int, rng: np.random.Generator) -> list[str]:
     """Full names for the hires, distinct, so a privacy scan can look for every one."""
-    pairs = [f"{f} {m}. {l}" for f in FIRST_NAMES for l in LAST_NAMES for m in "ABCDEFGHJKLMNPRSTVW"]
-    return list(rng.choice(np.array(pairs), n, replace=False))
+    pairs = np.array([f"{f} {m}. {l}" for f in FIRST_NAMES for l in LAST_NAMES for m in "ABCDEFGHJKLMNPRSTVW"])
+    if n <= len(pairs):
+        return list(rng.choice(pairs, n, replace=False))
+    # more hires than names (a large centre): the names again with a number, still distinct
+    rounds = -(-n // len(pairs))
+    names = [p if k == 0 else f"{p} {k + 1}" for k in range(rounds) for p in rng.permutation(pairs)]
+    return names[:n]
 
 
 def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
