@@ -596,7 +596,7 @@ class ScriptResult:
         b.errorbar(v["conversion"].to_numpy(), y,
                    xerr=np.vstack([v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]]),
                    fmt="o", capsize=3, color="tab:green")
-        b.set_yticks(y, shown)
+        b.set_yticks(y, [""] * len(y))  # the left panel names the rows: long names would run into it
         b.set_xlabel("conversion (of calls)")
         percent_axis(b.xaxis)
         for axis in (a, b):

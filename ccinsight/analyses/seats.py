@@ -143,7 +143,9 @@ def _fates(curves: Curves, tenure: np.ndarray, status: np.ndarray, rng: np.rando
     if waiting.any() and len(curves.exam_days) and np.isfinite(curves.pass_rate):
         t = tenure[waiting]
         # the exam day among observed ones later than the tenure already served; one week on if none is
-        later = np.searchsorted(curves.exam_days, t, side="right")
+        # not examined by tenure t: a later exam day (a new hire, at 0, may sit it on day 0)
+        later = np.where(t == 0, np.searchsorted(curves.exam_days, t, side="left"),
+                         np.searchsorted(curves.exam_days, t, side="right"))
         n_later = len(curves.exam_days) - later
         pick = later + np.floor(rng.random(len(t)) * np.maximum(n_later, 1)).astype(int)
         exam = np.where(n_later > 0, curves.exam_days[np.minimum(pick, len(curves.exam_days) - 1)], t + 7)
@@ -236,9 +238,15 @@ def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: in
         if not short:
             break
         start = max(lead_weeks, short[0] - to_certify - 1)
+        before = low[short[0]]
         classes.append((start, class_size))
         sims = simulate(draws, agents, weeks, seed, sorted(classes))
         low = np.quantile(sims, (1 - level) / 2, axis=0)
+        if low[short[0]] <= before:  # the class cannot reach that week: no more classes help it
+            classes.pop()
+            sims = simulate(draws, agents, weeks, seed, sorted(classes))
+            low = np.quantile(sims, (1 - level) / 2, axis=0)
+            break
     return sorted(classes), sims
 
 
@@ -357,6 +365,8 @@ class SeatsFindings(Findings):
                Tracked("seats_at_horizon", "projected effective seats without hiring", higher_is_better=True))
 
     as_of: str = fact("the analysis date: the last day of the analysis month", "date")
+    certification_tracked: bool = fact("the data record certification results; false: every employed agent "
+                                       "counts as a seat", "flag")
     employed: int = fact("agents employed at as_of", "count")
     awaiting: int = fact("of them, awaiting the certification exam", "count")
     failed_exam: int = fact("of them, failed the exam (never counted as effective)", "count")
@@ -393,15 +403,25 @@ class SeatsFindings(Findings):
     def headlines(self) -> list[str]:
         level = wording.share(self.interval_level, 0)
         h = self.seats_at_horizon
-        lines = [f"{wording.count(self.effective_now.value)} effective seats (employed and certified) at "
-                 f"{self.as_of}, of {wording.count(self.employed)} employed; {wording.count(self.awaiting)} await "
-                 f"certification and {wording.count(self.failed_exam)} failed it.",
+        if self.certification_tracked:
+            now = (f"{wording.count(self.effective_now.value)} effective seats (employed and certified) at "
+                   f"{self.as_of}, of {wording.count(self.employed)} employed; {wording.count(self.awaiting)} await "
+                   f"certification and {wording.count(self.failed_exam)} failed it.")
+            passing = f" and {self.exam_pass_rate.text('share')} of those examined pass"
+        else:
+            now = (f"{wording.count(self.employed)} agents employed at {self.as_of}; the data record no certification "
+                   "results, so every employed agent counts as a seat.")
+            passing = ""
+        lines = [now,
                  f"Without new hires, about {wording.count(h.value)} effective seats in {self.horizon_weeks} weeks "
                  f"({level} interval {wording.count(h.low)} to {wording.count(h.high)}): of recent hires "
-                 f"{self.stay_90d.text('share')} stay 90 days and {self.exam_pass_rate.text('share')} of those "
-                 "examined pass."]
+                 f"{self.stay_90d.text('share')} stay 90 days{passing}."]
         if self.seats_needed:
-            starts = ", ".join(f"{c['start']} ({wording.count(c['size'])})" for c in self.plan) or "none"
+            by_date: dict[str, list[int]] = {}
+            for c in self.plan:
+                by_date.setdefault(c["start"], []).append(c["size"])
+            starts = ", ".join(f"{d} ({' + '.join(wording.count(n) for n in sizes)} hires)"
+                               for d, sizes in by_date.items()) or "none"
             line = (f"To keep at least {wording.count(self.seats_needed)} effective seats with {level} confidence: "
                     f"{len(self.plan)} class(es) starting {starts}")
             if self.short_before_classes:
@@ -471,6 +491,7 @@ class SeatsResult:
     lead_weeks: int
     level: float
     window_months: int
+    certification_tracked: bool = True
     names: Labels = field(default_factory=Labels)
 
     def __repr__(self) -> str:
@@ -505,7 +526,8 @@ class SeatsResult:
         covered = self.checks["covered"]
         (clo,), (chi,) = wilson([int(covered.sum())], [max(len(covered), 1)])
         return SeatsFindings(
-            as_of=self.as_of.date().isoformat(), employed=len(self.roster), awaiting=int((status == "awaiting").sum()),
+            as_of=self.as_of.date().isoformat(), certification_tracked=self.certification_tracked,
+            employed=len(self.roster), awaiting=int((status == "awaiting").sum()),
             failed_exam=int((status == "failed").sum()),
             effective_now=Estimate.of(int((status == "certified").sum()), n=len(self.roster)),
             window_months=self.window_months, n_hires=len(self.hires),
@@ -613,6 +635,10 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
                              f"least 20; got {horizon_weeks}, {class_size}, {lead_weeks} and {draws}.")
     agents = ds["agents"]
     as_of = ds.as_of
+    tracked = bool(agents["certified"].notna().any())
+    if not tracked:  # no certification results at all: a seat is an employed agent
+        agents = agents.assign(certified=pd.array([True] * len(agents), dtype="boolean"),
+                               certification_date=agents["hire_date"])
     if by is not None and by not in agents:
         raise ParameterError(f"by '{by}' is not a column of the agents table; e.g. onboarding_program, "
                              "hiring_channel or site (or None for one curve).")
@@ -645,7 +671,7 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
                        naive=naive, naive_projection=naive_band, short_week=short, checks=checks,
                        spiral=spiral, spiral_tests=tests,
                        seats_needed=seats_needed, class_size=class_size, lead_weeks=lead_weeks, level=confidence,
-                       window_months=window_months, names=ds.labels)
+                       window_months=window_months, certification_tracked=tracked, names=ds.labels)
 
 
 ANALYSIS = Analysis(

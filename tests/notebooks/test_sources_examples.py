@@ -145,4 +145,4 @@ def test_hr_example_runs_as_a_deck_with_its_sources_fingerprinted(tmp_path):
     assert source["table"] == "agents" and source["file"].endswith("shared/data/HRDataset_v14.csv")
     assert source["sha256"] == hashlib.sha256(HR.read_bytes()).hexdigest()
     assert {n["notebook"]: n["status"] for n in manifest["notebooks"]} == {
-        "attrition_survival": "ok", "hiring_channel_quality": "ok"}
+        "attrition_survival": "ok", "effective_seats": "ok", "hiring_channel_quality": "ok"}

@@ -110,3 +110,14 @@ def test_the_spiral_check_names_a_month_of_exits_and_falling_conversion_only():
         assert set(flagged["metric"]) <= {"conversion"}  # QA did not fall
     none, _ = seats.spiral_months(agents, _performance(agents, months), AS_OF)
     assert none.empty
+
+
+def test_without_certification_results_every_employed_agent_is_a_seat():
+    """Exports without an exam (the public HR data set) are not projected to zero seats."""
+    agents = _agents(n=1500, seed=6).assign(certified=pd.array([pd.NA] * 1500, dtype="boolean"),
+                                            certification_date=pd.NaT)
+    found = seats.analyse(_ds(agents), seats_needed=0, draws=20, backtest_draws=10).findings()
+    assert not found.certification_tracked
+    assert found.effective_now.value == found.employed
+    assert "no certification results" in found.headlines()[0]
+    assert found.seats_at_horizon.value == pytest.approx(found.employed * np.exp(-RATE * 7 * 26), rel=0.05)
