@@ -130,8 +130,8 @@ def roster(agents: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     here = agents[(agents["hire_date"] <= as_of) & (agents["exit_date"].isna() | (agents["exit_date"] > as_of))]
     known = here["certification_date"].notna() & (here["certification_date"] <= as_of) & here["certified"].notna()
     status = np.where(~known, "awaiting", np.where(here["certified"].fillna(False).astype(bool), "certified", "failed"))
-    return pd.DataFrame({"tenure": (as_of - here["hire_date"]).dt.days.to_numpy(float), "status": status},
-                        index=here.index)
+    return pd.DataFrame({"tenure": (as_of - here["hire_date"]).dt.days.to_numpy(float), "status": status,
+                         "site": here["site"].astype(str).to_numpy()}, index=here.index)
 
 
 def _fates(curves: Curves, tenure: np.ndarray, status: np.ndarray, rng: np.random.Generator
@@ -397,6 +397,9 @@ class SeatsFindings(Findings):
                                               "interval; n origins, which overlap in time)", "share")
     spiral: list = fact("months of the last 12 where exits outran hires while conversion or QA fell against the "
                         "month before (Holm-adjusted): month, hires, exits, metric, before, after, p_adj", "records")
+    sites: list = fact("per site with its own target (seats_by_site): site, effective_now, seats_needed, "
+                       "classes, first_class (date), short_from (date), at_horizon, low, high (with the site's plan)",
+                       "records")
     spiral_tests: int = fact("month-metric pairs tested for the spiral (0: no performance table, or exits never "
                              "outran hires)", "count")
 
@@ -432,6 +435,14 @@ class SeatsFindings(Findings):
                 line += (f". Hiring only the gap ({len(self.naive_plan)} class(es), ignoring attrition) ends at about "
                          f"{wording.count(n.value)} ({level} interval {wording.count(n.low)} to {wording.count(n.high)})")
             lines.append(line + ".")
+        for site in self.sites:
+            name = self.names.value("site", site["site"])
+            plan = (f"{site['classes']} class(es) of {wording.count(self.class_size)} from {site['first_class']}"
+                    if site["classes"] else "no new class")
+            lines.append(f"{name}: {wording.count(site['effective_now'])} effective seats now, target "
+                         f"{wording.count(site['seats_needed'])}; needed to keep the lower bound there: {plan}"
+                         + (f", though it is short from {site['short_from']}, before a class decided now can certify"
+                            if site["short_from"] else "") + ".")
         for m in self.spiral:
             fmt = wording.share if m["metric"] == "conversion" else wording.number
             lines.append(f"In {m['month']} exits ({wording.count(m['exits'])}) outran hires ({wording.count(m['hires'])}) "
@@ -486,6 +497,7 @@ class SeatsResult:
     checks: pd.DataFrame
     spiral: pd.DataFrame
     spiral_tests: int
+    sites: list
     seats_needed: int | None
     class_size: int
     lead_weeks: int
@@ -546,7 +558,7 @@ class SeatsResult:
             if naive_end is not None else None,
             backtest=to_jsonable(self.checks),
             backtest_coverage=Estimate.of(covered.mean(), clo, chi, len(covered)) if len(covered) else None,
-            spiral=to_jsonable(self.spiral), spiral_tests=self.spiral_tests,
+            spiral=to_jsonable(self.spiral), spiral_tests=self.spiral_tests, sites=to_jsonable(self.sites),
             labels=self.names.to_json())
 
     def plot(self, ax=None):
@@ -598,9 +610,40 @@ class SeatsResult:
             labels={"median": f"effective seats without new hires ({self.level:.0%} interval)"})
 
 
+def _site_targets(given: dict | None, r: pd.DataFrame) -> dict[str, int]:
+    if not given:
+        return {}
+    if not isinstance(given, dict):
+        raise ParameterError(f"seats_by_site must map sites to seats, e.g. {{Dalian: 400}}; got {given!r}.")
+    known = sorted(set(r["site"]))
+    unknown = [str(k) for k in given if str(k) not in known]
+    bad = [f"{k}: {v!r}" for k, v in given.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    if unknown or bad:
+        raise ParameterError("seats_by_site: " + "; ".join(
+            ([f"no agent employed at site(s) {', '.join(unknown)} (sites: {', '.join(known)})"] if unknown else [])
+            + ([f"seats must be whole numbers above 0 ({', '.join(bad)})"] if bad else [])) + ".")
+    return {str(k): int(v) for k, v in given.items()}
+
+
+def _site_plan(site: str, target: int, curves, r: pd.DataFrame, weeks: int, seed: int, class_size: int,
+               lead_weeks: int, level: float, as_of: pd.Timestamp) -> dict:
+    """One site's plan: its roster, everyone's curves."""
+    here = r[r["site"] == site]
+    classes, sims = plan_classes(curves, here, weeks, seed, target, class_size, lead_weeks, level)
+    band = _band(sims, level)
+    under = np.flatnonzero(band["low"].to_numpy() < target)
+    def date(week):
+        return (as_of + pd.Timedelta(weeks=int(week))).date().isoformat()
+    end = band.iloc[-1]
+    return {"site": site, "effective_now": int((here["status"] == "certified").sum()), "seats_needed": target,
+            "classes": len(classes), "first_class": date(classes[0][0]) if classes else None,
+            "short_from": date(under[0]) if len(under) else None, "at_horizon": float(end["median"]),
+            "low": float(end["low"]), "high": float(end["high"])}
+
+
 # --------------------------------------------------------------------------- entry point
 def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats_needed: int | None = None,
-            class_size: int = 20, lead_weeks: int = 2, by: str | None = None,
+            class_size: int = 20, lead_weeks: int = 2, by: str | None = None, seats_by_site: dict | None = None,
             confidence: float = 0.9, draws: int = 40, backtest_draws: int = 20, seed: int = 0) -> SeatsResult:
     """Effective seats now and projected ``horizon_weeks`` ahead.
 
@@ -616,6 +659,9 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
     seats_needed, class_size, lead_weeks
         The target (None: keep today's effective seats), the size of a training class and
         the weeks before a class decided now can start.
+    seats_by_site
+        Site -> effective seats wanted there: each listed site gets its own plan (its own
+        roster, everyone's curves).
     by
         Column whose groups get curves of their own (e.g. onboarding_program, when mentored
         hires stay longer); bulk drives always get their own. None (default): one curve for
@@ -664,12 +710,14 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
         naive = naive_classes(int((status == "certified").sum()), seats_needed, class_size, lead_weeks)
         if naive:
             naive_band = _band(simulate(curves, r, horizon_weeks, seed, naive), confidence)
+    sites = [_site_plan(site, int(n), curves, r, horizon_weeks, seed, class_size, lead_weeks, confidence, as_of)
+             for site, n in _site_targets(seats_by_site, r).items()]
     checks = backtest(agents, as_of, window_months, horizon_weeks, backtest_draws, confidence, seed, by)
     spiral, tests = spiral_months(agents, ds["performance"] if "performance" in ds else None, as_of)
     return SeatsResult(as_of=as_of, roster=r, hires=hires, curves=curves[0][POOLED], projection=projection, plan=plan,
                        plan_projection=_band(plan_sims, confidence) if plan_sims is not None else None,
                        naive=naive, naive_projection=naive_band, short_week=short, checks=checks,
-                       spiral=spiral, spiral_tests=tests,
+                       spiral=spiral, spiral_tests=tests, sites=sites,
                        seats_needed=seats_needed, class_size=class_size, lead_weeks=lead_weeks, level=confidence,
                        window_months=window_months, certification_tracked=tracked, names=ds.labels)
 

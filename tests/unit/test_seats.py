@@ -121,3 +121,15 @@ def test_without_certification_results_every_employed_agent_is_a_seat():
     assert found.effective_now.value == found.employed
     assert "no certification results" in found.headlines()[0]
     assert found.seats_at_horizon.value == pytest.approx(found.employed * np.exp(-RATE * 7 * 26), rel=0.05)
+
+
+def test_each_site_gets_its_own_plan_and_unknown_sites_are_named():
+    agents = _agents(n=2000, seed=8).assign(site=lambda t: np.where(np.arange(len(t)) % 2, "north", "south"))
+    ds = _ds(agents)
+    found = seats.analyse(ds, seats_needed=0, seats_by_site={"north": 10, "south": 5000}, draws=20,
+                          backtest_draws=10).findings()
+    site = {s["site"]: s for s in found.sites}
+    assert site["north"]["classes"] == 0 and site["south"]["classes"] > 0
+    assert site["north"]["effective_now"] + site["south"]["effective_now"] == found.effective_now.value
+    with pytest.raises(ParameterError, match="no agent employed at site.*east.*sites: north, south"):
+        seats.analyse(ds, seats_by_site={"east": 10}, draws=20)
