@@ -43,8 +43,8 @@ from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
 
-SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "labels": dict, "month": (str, type(None)), "min_cell_size": int,
-               "notebooks": dict}
+SHARED_KEYS = {"deck": str, "data": str, "sources": dict, "labels": dict, "month": (str, type(None)),
+               "min_cell_size": int, "notebooks": dict}
 
 
 # --------------------------------------------------------------------------- params
