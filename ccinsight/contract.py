@@ -165,6 +165,30 @@ TABLES: dict[str, Table] = {
             key=("call_id",),
         ),
         Table(
+            "queue_intervals",
+            "Optional: inbound traffic and staffing, one row per queue, site, team and 30-minute interval.",
+            (
+                Field("interval_start", "datetime", "Start of the 30-minute interval (local time)."),
+                Field("queue", "string", "Queue (line of business or skill) the calls came to."),
+                Field("site", "string", "Site whose agents answered the queue in the interval."),
+                Field("team", "string", "Team whose agents answered the queue in the interval."),
+                Field("offered", "int", "Calls offered to the queue.", unit="calls", checks=(_non_negative(),)),
+                Field("answered", "int", "Calls answered by an agent.", unit="calls", checks=(_non_negative(),)),
+                Field("abandoned", "int", "Callers who hung up before an answer.", unit="calls",
+                      checks=(_non_negative(),)),
+                Field("answered_in_sl", "int", "Calls answered within the service-level threshold (e.g. 20 s).",
+                      unit="calls", checks=(_non_negative(),)),
+                Field("handle_time_s", "float", "Handle time of the answered calls, summed.", unit="seconds",
+                      checks=(_non_negative(),)),
+                Field("agents_staffed", "float", "Agents logged in, averaged over the interval.", unit="agents",
+                      checks=(_non_negative(),)),
+                Field("agents_on_calls", "float", "Agents on calls, averaged over the interval.", unit="agents",
+                      checks=(_non_negative(),)),
+            ),
+            key=("interval_start", "queue", "site", "team"),
+            optional=True,
+        ),
+        Table(
             "channels",
             "Optional: cost of hiring through each channel.",
             (
@@ -536,6 +560,24 @@ def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, s
         _rows(report, name, "converted", df["converted"].astype("boolean") & ~df["accepted"].astype("boolean"),
               df["call_id"] if "call_id" in cols else df.index.to_series(),
               "calls converted although not accepted", source)
+    if name == "queue_intervals":
+        where = (df["queue"].astype(str) + " " + df["interval_start"].astype(str).str[:16]) \
+            if {"queue", "interval_start"} <= cols else df.index.to_series()
+        for column, more, than, rule in (
+                ("answered", df.get("answered", 0) + df.get("abandoned", 0), df.get("offered"),
+                 "answered and abandoned add up to more than offered"),
+                ("answered_in_sl", df.get("answered_in_sl"), df.get("answered"),
+                 "more calls answered within the service level than answered"),
+                ("agents_on_calls", df.get("agents_on_calls"), df.get("agents_staffed"),
+                 "more agents on calls than staffed")):
+            if isinstance(more, pd.Series) and isinstance(than, pd.Series):
+                _rows(report, name, column, more > than, where, rule, source)
+        if "interval_start" in cols and pd.api.types.is_datetime64_any_dtype(df["interval_start"]):
+            start = df["interval_start"]
+            _rows(report, name, "interval_start", (start.dt.minute % 30 != 0) | (start.dt.second != 0),
+                  start.astype(str).str[:19], "intervals that do not start on the hour or half hour", source)
+            _rows(report, name, "interval_start", start > today + pd.Timedelta(days=1), start.astype(str).str[:16],
+                  "intervals in the future", source)
     if name == "outbound_calls" and "started_at" in cols:
         _rows(report, name, "started_at", df["started_at"] > today + pd.Timedelta(days=1),
               df["started_at"], "calls in the future", source)

@@ -68,6 +68,7 @@ def as_observed(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> tupl
     - ``training``: results of training that ended after ``as_of`` are removed;
     - ``performance``: months after ``as_of``'s month are removed;
     - ``outbound_calls``: calls started after ``as_of`` are removed;
+    - ``queue_intervals``: intervals starting after ``as_of`` are removed;
     - ``channels``: unchanged (costs are not dated).
 
     Returns the tables (inputs are not modified) and one note per table that lost rows.
@@ -104,5 +105,7 @@ def as_observed(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> tupl
             df = keep(name, df, df["month"].dt.to_period("M") > as_of.to_period("M"), "agent-month(s)")
         elif name == "outbound_calls":
             df = keep(name, df, df["started_at"] >= next_day, "call(s)")
+        elif name == "queue_intervals":
+            df = keep(name, df, df["interval_start"] >= next_day, "queue interval(s)")
         out[name] = df
     return out, notes

@@ -140,6 +140,46 @@ CASES = {
 }
 
 
+def _queue(folder, **changes):
+    """A queue_intervals file of two clean half hours, with ``changes`` applied to the second."""
+    df = pd.DataFrame({"interval_start": pd.to_datetime(["2026-09-01 09:00", "2026-09-01 09:30"]),
+                       "queue": "sales", "site": "Dalian", "team": "T01", "offered": [40, 38],
+                       "answered": [36, 35], "abandoned": [4, 3], "answered_in_sl": [30, 31],
+                       "handle_time_s": [8640.0, 8400.0], "agents_staffed": [6.0, 6.0], "agents_on_calls": [4.8, 4.7]})
+    for column, value in changes.items():
+        df.loc[1, column] = value
+    df.to_parquet(folder / "queue_intervals.parquet", index=False)
+
+
+QUEUE_CASES = {
+    "queue: answered and abandoned above offered": ("answered", {"answered": 37}, "more than offered"),
+    "queue: answered within SL above answered": ("answered_in_sl", {"answered_in_sl": 36}, "within the service level"),
+    "queue: on calls above staffed": ("agents_on_calls", {"agents_on_calls": 6.5}, "more agents on calls"),
+    "queue: interval off the half hour": ("interval_start", {"interval_start": pd.Timestamp("2026-09-01 09:40")},
+                                          "hour or half hour"),
+    "queue: negative offered": ("offered", {"offered": -1}, "negative"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(QUEUE_CASES))
+def test_broken_queue_intervals_are_named(case, small_copy):
+    column, changes, words = QUEUE_CASES[case]
+    _queue(small_copy, **changes)
+    result = cli("validate", "--data", str(small_copy))
+    assert result.code == 2 and "Traceback" not in result.text, result.text
+    assert f"queue_intervals.{column}" in result.text and words in result.text and "1 row" in result.text, result.text
+
+
+def test_clean_queue_intervals_pass_and_are_cut_at_the_month_end(small_copy):
+    from ccinsight import data
+
+    _queue(small_copy)
+    assert cli("validate", "--data", str(small_copy)).code == 0
+    ds = data.load(small_copy, ["agents", "queue_intervals"], month="2026-08")
+    assert len(ds["queue_intervals"]) == 0  # September's intervals are not known at the end of August
+    assert len(data.load(small_copy, ["agents", "queue_intervals"], month="2026-09")["queue_intervals"]) == 2
+
+
 def _fingerprint(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
