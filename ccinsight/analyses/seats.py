@@ -227,9 +227,7 @@ def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: in
     """Classes (start week, size) added one at a time, each as late as still helps the first
     week whose lower bound (at ``level``) is under the target, until none is or nothing
     more can help (weeks before a class hired at ``lead_weeks`` could certify)."""
-    exams = draws[0][POOLED].exam_days
-    median_exam = float(np.median(exams)) if len(exams) else 60.0
-    to_certify = int(math.ceil(median_exam / 7.0))
+    to_certify = weeks_to_certify(draws[0][POOLED])
     classes: list[tuple[int, int]] = []
     sims = simulate(draws, agents, weeks, seed, classes)
     low = np.quantile(sims, (1 - level) / 2, axis=0)
@@ -248,6 +246,11 @@ def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: in
             low = np.quantile(sims, (1 - level) / 2, axis=0)
             break
     return sorted(classes), sims
+
+
+def weeks_to_certify(curves: Curves) -> int:
+    """Weeks from a class's start until its median hire has sat the exam."""
+    return int(math.ceil(float(np.median(curves.exam_days)) / 7.0)) if len(curves.exam_days) else 9
 
 
 def naive_classes(effective_now: int, target: int, class_size: int, lead_weeks: int) -> list[tuple[int, int]]:
@@ -387,8 +390,10 @@ class SeatsFindings(Findings):
     lead_weeks: int = fact("weeks before a class decided now can start", "count")
     plan: list = fact("classes that keep the lower bound at or above the target: start (date), size", "records")
     plan_projection: list = fact("effective seats with the plan: week, date, median, low, high", "records")
-    short_before_classes: str | None = fact("first date the lower bound is under the target that no class "
-                                            "decided now can reach (null: none)", "date")
+    short_before_classes: str | None = fact("first date the lower bound is under the target even with the plan "
+                                            "(null: none)", "date")
+    first_reachable: str = fact("first date a class decided now can add effective seats (lead time plus the "
+                                "median weeks to the exam)", "date")
     naive_plan: list = fact("classes of the plan that ignores attrition: start (date), size", "records")
     naive_at_horizon: Estimate | None = fact("effective seats at the horizon with the naive plan", "count")
     backtest: list = fact("origin, roster, predicted, low, high, actual, covered: the origin's roster projected "
@@ -428,8 +433,9 @@ class SeatsFindings(Findings):
             line = (f"To keep at least {wording.count(self.seats_needed)} effective seats with {level} confidence: "
                     f"{len(self.plan)} class(es) starting {starts}")
             if self.short_before_classes:
-                line += (f"; even so the floor is short from {self.short_before_classes}, before any class decided "
-                         "now can certify")
+                line += (f"; even so the floor is short from {self.short_before_classes}"
+                         + (", before any class decided now can certify" if self.short_before_classes
+                            < self.first_reachable else ", which more classes of this size do not close"))
             if self.naive_plan and self.naive_at_horizon is not None:
                 n = self.naive_at_horizon
                 line += (f". Hiring only the gap ({len(self.naive_plan)} class(es), ignoring attrition) ends at about "
@@ -441,8 +447,7 @@ class SeatsFindings(Findings):
                     if site["classes"] else "no new class")
             lines.append(f"{name}: {wording.count(site['effective_now'])} effective seats now, target "
                          f"{wording.count(site['seats_needed'])}; needed to keep the lower bound there: {plan}"
-                         + (f", though it is short from {site['short_from']}, before a class decided now can certify"
-                            if site["short_from"] else "") + ".")
+                         + (f"; even so it is short from {site['short_from']}" if site["short_from"] else "") + ".")
         for m in self.spiral:
             fmt = wording.share if m["metric"] == "conversion" else wording.number
             lines.append(f"In {m['month']} exits ({wording.count(m['exits'])}) outran hires ({wording.count(m['hires'])}) "
@@ -553,6 +558,8 @@ class SeatsResult:
             plan=self._classes(self.plan), plan_projection=self._dated(self.plan_projection),
             short_before_classes=(self.as_of + pd.Timedelta(weeks=self.short_week)).date().isoformat()
             if self.short_week is not None else None,
+            first_reachable=(self.as_of + pd.Timedelta(weeks=self.lead_weeks + weeks_to_certify(self.curves)))
+            .date().isoformat(),
             naive_plan=self._classes(self.naive),
             naive_at_horizon=Estimate.of(naive_end["median"], naive_end["low"], naive_end["high"])
             if naive_end is not None else None,
