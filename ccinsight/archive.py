@@ -98,11 +98,12 @@ def render(deck_folder: Path, name: str) -> str:
         metric = metric.sort_values("month")
         table = metric.assign(estimate=[interval_text(v, lo, hi, unit if unit in UNITS else "number")
                                         for v, lo, hi in zip(metric["value"], metric["low"], metric["high"])])
+        ci = metric["low"].notna().any()  # counts such as effective seats carry no interval
         table_html = reviewer_html(table[["month", "estimate", "n"]],
-                                   labels={"estimate": f"{label} (95% CI)", "n": "n"})
+                                   labels={"estimate": f"{label} (95% CI)" if ci else label, "n": "n"})
         png = trend_png(metric) if len(metric) > 1 else None
-        figure = (f"<div><img alt='{esc(label)} by month, {metric['month'].iloc[0]} to {metric['month'].iloc[-1]}, "
-                  f"with 95% intervals' src='data:image/png;base64,{png}'></div>") if png else ""
+        figure = (f"<div><img alt='{esc(label)} by month, {metric['month'].iloc[0]} to {metric['month'].iloc[-1]}"
+                  f"{', with 95% intervals' if ci else ''}' src='data:image/png;base64,{png}'></div>") if png else ""
         parts.append(f"<section><h2>{esc(label)}</h2><div class='row'>{figure}<div>{table_html}</div></div></section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)

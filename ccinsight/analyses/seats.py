@@ -364,8 +364,9 @@ def spiral_months(agents: pd.DataFrame, performance: pd.DataFrame | None, as_of:
 class SeatsFindings(Findings):
     """Effective seats (employed and certified) now and projected, the hiring plan, the backtest."""
 
-    tracked = (Tracked("effective_now", "effective seats", higher_is_better=True),
-               Tracked("seats_at_horizon", "projected effective seats without hiring", higher_is_better=True))
+    #: Effective seats, month by month; the projection is not tracked: its interval is a 90%
+    #: prediction interval, not the 95% confidence interval the month-to-month rule compares.
+    tracked = (Tracked("effective_now", "effective seats", higher_is_better=True),)
 
     as_of: str = fact("the analysis date: the last day of the analysis month", "date")
     certification_tracked: bool = fact("the data record certification results; false: every employed agent "
