@@ -222,15 +222,21 @@ def _band(sims: np.ndarray, level: float) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- plans
 def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, seed: int,
-                 target: int, class_size: int, lead_weeks: int, level: float, max_classes: int = 30
-                 ) -> tuple[list[tuple[int, int]], np.ndarray]:
+                 target: int, class_size: int, lead_weeks: int, level: float,
+                 misses: tuple[float, float] | None = None, max_classes: int = 30
+                 ) -> tuple[list[tuple[int, int]], pd.DataFrame]:
     """Classes (start week, size) added one at a time, each as late as still helps the first
-    week whose lower bound (at ``level``) is under the target, until none is or nothing
-    more can help (weeks before a class hired at ``lead_weeks`` could certify)."""
+    week whose lower bound (at ``level``, widened by past ``misses``) is under the target,
+    until none is or nothing more can help (weeks before a class hired at ``lead_weeks``
+    could certify). Returns the classes and the band with them."""
     to_certify = weeks_to_certify(draws[0][POOLED])
     classes: list[tuple[int, int]] = []
-    sims = simulate(draws, agents, weeks, seed, classes)
-    low = np.quantile(sims, (1 - level) / 2, axis=0)
+
+    def band_with(chosen):
+        return widen(_band(simulate(draws, agents, weeks, seed, sorted(chosen)), level), misses, weeks)
+
+    band = band_with(classes)
+    low = band["low"].to_numpy()
     while len(classes) < max_classes:
         short = [w for w in range(weeks + 1) if low[w] < target and w - to_certify >= lead_weeks]
         if not short:
@@ -238,14 +244,13 @@ def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: in
         start = max(lead_weeks, short[0] - to_certify - 1)
         before = low[short[0]]
         classes.append((start, class_size))
-        sims = simulate(draws, agents, weeks, seed, sorted(classes))
-        low = np.quantile(sims, (1 - level) / 2, axis=0)
+        band = band_with(classes)
+        low = band["low"].to_numpy()
         if low[short[0]] <= before:  # the class cannot reach that week: no more classes help it
             classes.pop()
-            sims = simulate(draws, agents, weeks, seed, sorted(classes))
-            low = np.quantile(sims, (1 - level) / 2, axis=0)
+            band = band_with(classes)
             break
-    return sorted(classes), sims
+    return sorted(classes), band
 
 
 def weeks_to_certify(curves: Curves) -> int:
@@ -283,7 +288,8 @@ def backtest(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int, week
             earlier = pd.DataFrame(rows, columns=["origin", "predicted", "actual"])
             band = widen(_band(sims, level), past_misses(earlier, end, weeks, level), weeks).iloc[-1]
             then = end + pd.Timedelta(weeks=weeks)
-            real = agents.loc[r.index]
+            # by agent_id: the as-of cut renumbers rows when it drops later hires
+            real = agents.set_index("agent_id").loc[known.loc[r.index, "agent_id"].to_numpy()]
             stayed = real["exit_date"].isna() | (real["exit_date"] > then)
             certified = real["certified"].fillna(False).astype(bool) & (real["certification_date"] <= then)
             actual = int((stayed & certified).sum())
@@ -634,11 +640,10 @@ def _site_targets(given: dict | None, r: pd.DataFrame) -> dict[str, int]:
 
 
 def _site_plan(site: str, target: int, curves, r: pd.DataFrame, weeks: int, seed: int, class_size: int,
-               lead_weeks: int, level: float, as_of: pd.Timestamp) -> dict:
+               lead_weeks: int, level: float, as_of: pd.Timestamp, misses: tuple[float, float] | None) -> dict:
     """One site's plan: its roster, everyone's curves."""
     here = r[r["site"] == site]
-    classes, sims = plan_classes(curves, here, weeks, seed, target, class_size, lead_weeks, level)
-    band = _band(sims, level)
+    classes, band = plan_classes(curves, here, weeks, seed, target, class_size, lead_weeks, level, misses)
     under = np.flatnonzero(band["low"].to_numpy() < target)
     def date(week):
         return (as_of + pd.Timedelta(weeks=int(week))).date().isoformat()
@@ -706,24 +711,29 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
     if seats_needed is None:
         seats_needed = int((status == "certified").sum())
     curves = bootstrap_curves(hires, keys, as_of, draws, seed)
-    sims = simulate(curves, r, horizon_weeks, seed)
-    projection = _band(sims, confidence)
-    plan, plan_sims, naive, naive_band, short = [], None, [], None, None
+    # the backtest first: the intervals shown are widened by its misses, as its checks were
+    checks = backtest(agents, as_of, window_months, horizon_weeks, backtest_draws, confidence, seed, by)
+    misses = past_misses(checks, as_of, horizon_weeks, confidence)
+
+    def band(classes=()):
+        return widen(_band(simulate(curves, r, horizon_weeks, seed, list(classes)), confidence), misses,
+                     horizon_weeks)
+
+    projection = band()
+    plan, plan_band, naive, naive_band, short = [], None, [], None, None
     if seats_needed:
-        plan, plan_sims = plan_classes(curves, r, horizon_weeks, seed, seats_needed, class_size, lead_weeks,
-                                       confidence)
-        low = _band(plan_sims, confidence)["low"].to_numpy()
-        under = np.flatnonzero(low < seats_needed)
+        plan, plan_band = plan_classes(curves, r, horizon_weeks, seed, seats_needed, class_size, lead_weeks,
+                                       confidence, misses)
+        under = np.flatnonzero(plan_band["low"].to_numpy() < seats_needed)
         short = int(under[0]) if len(under) else None
         naive = naive_classes(int((status == "certified").sum()), seats_needed, class_size, lead_weeks)
         if naive:
-            naive_band = _band(simulate(curves, r, horizon_weeks, seed, naive), confidence)
-    sites = [_site_plan(site, int(n), curves, r, horizon_weeks, seed, class_size, lead_weeks, confidence, as_of)
-             for site, n in _site_targets(seats_by_site, r).items()]
-    checks = backtest(agents, as_of, window_months, horizon_weeks, backtest_draws, confidence, seed, by)
+            naive_band = band(naive)
+    sites = [_site_plan(site, int(n), curves, r, horizon_weeks, seed, class_size, lead_weeks, confidence, as_of,
+                        misses) for site, n in _site_targets(seats_by_site, r).items()]
     spiral, tests = spiral_months(agents, ds["performance"] if "performance" in ds else None, as_of)
     return SeatsResult(as_of=as_of, roster=r, hires=hires, curves=curves[0][POOLED], projection=projection, plan=plan,
-                       plan_projection=_band(plan_sims, confidence) if plan_sims is not None else None,
+                       plan_projection=plan_band,
                        naive=naive, naive_projection=naive_band, short_week=short, checks=checks,
                        spiral=spiral, spiral_tests=tests, sites=sites,
                        seats_needed=seats_needed, class_size=class_size, lead_weeks=lead_weeks, level=confidence,

@@ -133,3 +133,14 @@ def test_each_site_gets_its_own_plan_and_unknown_sites_are_named():
     assert site["north"]["effective_now"] + site["south"]["effective_now"] == found.effective_now.value
     with pytest.raises(ParameterError, match="no agent employed at site.*east.*sites: north, south"):
         seats.analyse(ds, seats_by_site={"east": 10}, draws=20)
+
+
+def test_the_backtest_reads_each_agent_s_real_fate_whatever_the_row_order():
+    """The as-of cut renumbers rows; the real seats are matched by agent_id, not by position."""
+    agents = _agents(n=1500, seed=9)
+    ordered = seats.backtest(agents.sort_values("hire_date", kind="stable").reset_index(drop=True), AS_OF, 24, 26,
+                             10, 0.9, 0)
+    shuffled = seats.backtest(agents.sample(frac=1, random_state=1).reset_index(drop=True), AS_OF, 24, 26, 10, 0.9, 0)
+    assert len(ordered) >= 3 and ordered["actual"].tolist() == shuffled["actual"].tolist()
+    p = np.exp(-RATE * 7 * 26)  # memoryless: each agent of the roster is still here with p
+    assert all(abs(a - n * p) < 4 * np.sqrt(n * p * (1 - p)) for a, n in zip(ordered["actual"], ordered["roster"]))
