@@ -88,8 +88,11 @@ def reviewer_html(frame: pd.DataFrame, *, units: Mapping[str, str] | None = None
     return pd.DataFrame(out).to_html(index=False)
 
 
-def shown(frame: pd.DataFrame, caption: str = "", **kw):
-    """:func:`reviewer_html` for a notebook cell (an IPython HTML object), with a caption above."""
+def shown(frame: pd.DataFrame, caption: str = "", empty: str = "", **kw):
+    """:func:`reviewer_html` for a notebook cell (an IPython HTML object), with a caption
+    above; ``empty``, when given, is said instead of an empty table."""
     from IPython.display import HTML
 
+    if empty and frame.empty:
+        return HTML(f"<p>{html.escape(empty, quote=False)}</p>")
     return HTML((f"<p>{html.escape(caption)}</p>" if caption else "") + reviewer_html(frame, **kw))

@@ -323,20 +323,17 @@ class ChannelResult:
 
     def bursts_table(self):
         """The bulk hiring drives as a reviewer reads them (shares as percentages)."""
-        from IPython.display import HTML
+        from ccinsight.tables import shown
 
-        from ccinsight.tables import reviewer_html
-
-        if self.bursts.empty:
-            return HTML("<p>No bulk hiring drive in the window.</p>" if self.calendar else
-                        "<p>Bulk drives need hire dates, which these data do not have.</p>")
         shares = {"retention_60d", "retention_90d", "channel_normal_retention_60d", "channel_normal_retention_90d"}
         bursts = self.bursts.assign(channel=[self.names.value("hiring_channel", c) for c in self.bursts["channel"]])
-        return HTML(reviewer_html(bursts, units=dict.fromkeys(shares, "share"), decimals=1, labels={
+        return shown(bursts, empty="No bulk hiring drive in the window." if self.calendar else
+                     "Bulk drives need hire dates, which these data do not have.",
+                     units=dict.fromkeys(shares, "share"), decimals=1, labels={
             "channel": "channel", "start": "first hire", "end": "last hire", "hires": "hires",
             "retention_60d": "drive: still here at day 60", "retention_90d": "drive: still here at day 90",
             "channel_normal_retention_60d": "channel's normal hires: day 60",
-            "channel_normal_retention_90d": "channel's normal hires: day 90"}))
+            "channel_normal_retention_90d": "channel's normal hires: day 90"})
 
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html

@@ -72,18 +72,15 @@ class Overview:
 
     def missing_values_table(self):
         """:meth:`missing_values` as a reviewer reads them (counts with separators, shares as percentages)."""
-        from IPython.display import HTML
-
-        from ccinsight.tables import reviewer_html
+        from ccinsight.tables import shown
 
         table = self.missing_values().reset_index()
         table["table"] = table["table"].str.replace("_", " ")
         table["column"] = [self.names.column(c) for c in table["column"]]
-        if table.empty:
-            return HTML("<p>No column has an empty value.</p>")
         table["missing_share"] = table["missing_pct"] / 100
-        return HTML(reviewer_html(table.drop(columns="missing_pct"), units={"missing_share": "share"},
-                                  labels={"missing": "empty values", "missing_share": "share of rows"}))
+        return shown(table.drop(columns="missing_pct"), empty="No column has an empty value.",
+                     units={"missing_share": "share"},
+                     labels={"missing": "empty values", "missing_share": "share of rows"})
 
     def text(self) -> str:
         """The headline, for the terminal."""

@@ -607,12 +607,8 @@ class ScriptResult:
 
     def refusals_table(self):
         """Refusal reasons per script version, as counts with separators and each version's shares."""
-        from IPython.display import HTML
+        from ccinsight.tables import shown
 
-        from ccinsight.tables import reviewer_html
-
-        if self.refusals.empty:
-            return HTML("<p>No refusal reasons are recorded for this period.</p>")
         counts = self.refusals
         shares = counts.div(counts.sum(axis=1), axis=0)
         table = pd.DataFrame({self.names.column("script_version"): [self.names.value("script_version", v)
@@ -620,7 +616,7 @@ class ScriptResult:
         for reason in counts.columns:
             table[self.names.value("refusal_reason", reason)] = [f"{n:,} ({s:.0%})"
                                                                  for n, s in zip(counts[reason], shares[reason])]
-        return HTML(reviewer_html(table))
+        return shown(table, empty="No refusal reasons are recorded for this period.")
 
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html

@@ -427,21 +427,17 @@ class TrainingResult:
 
     def outliers_table(self, n: int = 10):
         """:meth:`outliers` as a reviewer reads them: labelled columns, rounded, shares as percentages."""
-        from IPython.display import HTML
-
-        from ccinsight.tables import reviewer_html
+        from ccinsight.tables import shown
 
         table = self.outliers(n)
-        if table.empty:
-            return HTML("<p>No training class is large enough to say whom the score misjudged.</p>")
         share = self.metric in SHARE_METRICS
         label = self.label
-        return HTML(reviewer_html(
-            table, units={"performance": "share", "expected": "share"} if share else {}, decimals=1,
+        return shown(
+            table, empty="No training class is large enough to say whom the score misjudged.", units={"performance": "share", "expected": "share"} if share else {}, decimals=1,
             labels={"agent": "trainee (pseudonym)", "cohort_id": "training class", "training_score": "training score",
                     "performance": f"{label}, months {self.window[0]}-{self.window[1]}",
                     "expected": "expected from the class's score line",
-                    "z": "distance from the line (residual SDs)", "reading": "reading"}))
+                    "z": "distance from the line (residual SDs)", "reading": "reading"})
 
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
