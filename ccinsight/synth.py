@@ -28,7 +28,7 @@ from ccinsight import leftovers
 from ccinsight.config import DEFAULT_SEED, display_path
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 CHANNELS = ("referral", "job_board", "campus", "agency", "walk_in", "social_media", "rehire")
 
@@ -110,6 +110,22 @@ class Plan:
     keyword_share: tuple[float, ...] = (0.15, 0.25, 0.35, 0.45, 0.50, 0.55)
     conversion_keyword: float = 0.53
     verbatim_convert_given_accept: tuple[float, float] = (0.37, 0.60)
+    # inbound queue (queue_intervals): the last queue_months of the calendar, 09:00-20:59
+    queue_months: int = 24
+    aht_s: float = 300.0
+    sl_target: float = 0.87  # the centre plans the load its staff could answer 87% within the threshold
+    on_shift: float = 0.45  # share of effective seats logged in at an average half hour
+    sl_threshold_s: float = 20.0
+    patience_s: float = 900.0  # mean time a waiting caller holds on
+    # the month the bulk drive's classes were due to certify, the drive site's volume grew
+    # by what the drive was hired to answer; its seats had not
+    drive_volume_uplift: float = 0.35
+    # one team carries more load than planned for three months; then its agents leave
+    overload_team: str = "HEF-T02"
+    overload_start: date = date(2026, 5, 1)
+    overload_months: int = 3
+    overload_load: float = 1.05  # offered Erlangs per expected staffed agent
+    overload_exit_3m: float = 0.35  # extra share of the team's tenured agents leaving in the next 3 months
 
     @property
     def end(self) -> date:
@@ -257,7 +273,18 @@ def _names(n: int, rng: np.random.Generator) -> list[str]:
     return names[:n]
 
 
-def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+def _overload_exits(agents: pd.DataFrame, t: np.ndarray, plan: Plan, rng: np.random.Generator) -> np.ndarray:
+    """After its months of overload, the overloaded team's agents hired 90+ days before
+    leave faster: an extra exit within three months for ``overload_exit_3m`` of them."""
+    rise = pd.Timestamp(plan.overload_start) + pd.DateOffset(months=plan.overload_months)
+    since = (rise - agents["hire_date"]).dt.days.to_numpy(float)
+    who = (agents["team"] == plan.overload_team).to_numpy() & (since >= 90) & (t > since)
+    extra = rng.exponential(92.0 / -np.log(1 - plan.overload_exit_3m), len(t))
+    return np.where(who & (extra <= 92), np.minimum(t, since + extra), t)
+
+
+def _agents(plan: Plan, rng: np.random.Generator, rng_overload: np.random.Generator
+            ) -> tuple[pd.DataFrame, dict]:
     cohorts = _cohorts(plan, rng)
     agents = cohorts.loc[cohorts.index.repeat(cohorts["size"])].reset_index(drop=True)
     n = len(agents)
@@ -300,6 +327,7 @@ def _agents(plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     h60 = h90 * (60 / 90) ** plan.weibull_shape
     late = 90.0 * ((h60 + rng.exponential(size=n)) / h90) ** (1 / plan.weibull_shape)
     t = np.where(drive, np.where(early, wave, late), t)
+    t = _overload_exits(agents, t, plan, rng_overload)
     # tenures beyond the calendar are censored anyway; cap them to keep dates in range
     tenure_days = np.clip(np.ceil(t), 1, 366 * 20).astype(int)
     exit_date = agents["hire_date"] + pd.to_timedelta(tenure_days, unit="D")
@@ -435,6 +463,141 @@ def _calls(agents: pd.DataFrame, training: pd.DataFrame, plan: Plan, rng: np.ran
                    "convert_verbatim": convert_verbatim}
 
 
+# --------------------------------------------------------------------------- inbound queue
+def _erlang_c(n: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """P(wait) for ``n`` servers at load ``a`` Erlangs (1 where n <= a), vectorised
+    through the Erlang B recursion."""
+    b = np.ones(len(a))
+    out = np.ones(len(a))
+    for k in range(1, int(n.max(initial=0)) + 1):
+        b = a * b / (k + a * b)
+        at = n == k
+        out[at] = (k * b[at]) / (k - a[at] * (1 - b[at]))
+    return np.where(n > a, np.clip(out, 0, 1), 1.0)
+
+
+def _sl(n: np.ndarray, a: np.ndarray, aht: np.ndarray, plan: Plan) -> np.ndarray:
+    """Erlang C service level: share of calls answered within the threshold (no abandonment)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(n > a, 1 - _erlang_c(n, a) * np.exp(-(n - a) * plan.sl_threshold_s / aht), 0.0)
+
+
+def _plannable(expected_staff: np.ndarray, plan: Plan) -> np.ndarray:
+    """The load (Erlangs) the centre plans for a given expected staff: the most at which
+    Erlang C still meets ``sl_target`` (interpolated between whole agents)."""
+    from scipy.optimize import brentq
+
+    top = int(np.ceil(expected_staff.max(initial=0))) + 1
+    grid = np.arange(top + 1)
+    most = [0.0] + [brentq(lambda a, k=k: _sl(np.array([k]), np.array([a]), np.array([plan.aht_s]), plan)[0]
+                           - plan.sl_target, 1e-9, k - 1e-9) for k in grid[1:]]
+    return np.interp(expected_staff, grid, most)
+
+
+def _outcomes(n: np.ndarray, a: np.ndarray, aht: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """P(abandon) and P(answered within the threshold | answered) at staff ``n`` and offered
+    load ``a``: Erlang C waits with callers of mean patience ``patience_s``; those who
+    hang up lighten the load, so it is solved as a fixed point (a rough Erlang A)."""
+    p_ab = np.zeros(len(a))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(30):
+            kept = a * (1 - p_ab)
+            stable = n > kept
+            wait = _erlang_c(n, kept)
+            mean_wait = aht / np.where(stable, n - kept, 1.0)
+            new = np.where(stable, wait * mean_wait / (mean_wait + plan.patience_s),
+                           1 - 0.98 * n / np.maximum(a, 1e-9))  # overloaded: what the agents cannot take leaves
+            p_ab = 0.5 * p_ab + 0.5 * np.clip(new, 0, 1)
+        in_sl = np.where(stable, _sl(n, a * (1 - p_ab), aht, plan), 0.1)
+    return p_ab, np.clip(in_sl, 0, 1)
+
+
+def _seats_by_day(agents: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """Effective seats (employed and certified) of every team on every day: a day x team frame."""
+    cert = agents[agents["certified"].fillna(False).astype(bool)]
+    out = {}
+    for team, g in cert.groupby("team"):
+        came = np.sort(g["certification_date"].to_numpy("datetime64[ns]"))
+        went = np.sort(g["exit_date"].dropna().to_numpy("datetime64[ns]"))
+        d = days.to_numpy("datetime64[ns]")
+        out[team] = np.searchsorted(came, d, side="right") - np.searchsorted(went, d, side="right")
+    return pd.DataFrame(out, index=days)
+
+
+def _queue_intervals(agents: pd.DataFrame, plan: Plan, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+    """Half-hourly inbound traffic of each team's queue over the last ``queue_months``.
+
+    Staffing follows the team's effective seats that day; the centre plans the offered load
+    its expected staff can answer at ``sl_target`` (Erlang C); outcomes follow Erlang C with
+    impatient callers. Two planted events: the bulk-drive site's
+    volume grows in the month the drive was due to certify (its seats did not), and one
+    team carries more load than planned for three months (then its agents leave,
+    :func:`_overload_exits`)."""
+    end = pd.Timestamp(plan.end)
+    first = (end.to_period("M") - (plan.queue_months - 1)).to_timestamp()
+    days = pd.date_range(first, end, freq="D")
+    seats = _seats_by_day(agents, days)
+    site_of = agents.drop_duplicates("team").set_index("team")["site"]
+    teams = sorted(seats.columns)
+    slots = np.array([h * 60 + m for h in HOUR_WEIGHTS for m in (0, 30)])  # minutes after midnight
+    weight = np.repeat(np.array(list(HOUR_WEIGHTS.values()), float), 2)
+    share = np.minimum(0.95, plan.on_shift * weight / weight.mean())
+    n_days, n_slots, n_teams = len(days), len(slots), len(teams)
+    shape = (n_days, n_teams, n_slots)
+    eff = seats[teams].to_numpy()[:, :, None] * np.ones(shape)
+    planned = _plannable(eff * share, plan)  # Erlangs the centre plans for
+    day_month = days.to_period("M")
+    peak = (pd.Timestamp(plan.drive_start) + pd.DateOffset(months=2)).to_period("M")
+    at_site = np.array([site_of[t] == plan.drive_site for t in teams])
+    planned[np.ix_(day_month == peak, at_site, np.ones(n_slots, bool))] *= 1 + plan.drive_volume_uplift
+    over = pd.period_range(pd.Timestamp(plan.overload_start).to_period("M"), periods=plan.overload_months, freq="M")
+    is_team = np.array([t == plan.overload_team for t in teams])
+    planned[np.ix_(day_month.isin(over), is_team, np.ones(n_slots, bool))] = \
+        plan.overload_load * (eff * share)[np.ix_(day_month.isin(over), is_team, np.ones(n_slots, bool))]
+    day_noise = rng.lognormal(0, 0.06, (n_days, n_teams, 1))
+    offered = rng.poisson(planned * day_noise * 1800 / plan.aht_s)
+    staffed = rng.binomial(eff.astype(int), share)
+    aht = plan.aht_s * rng.lognormal(0, 0.03, shape)
+    load = offered * aht / 1800
+    p_abandon, p_in_sl = _outcomes(staffed.ravel(), load.ravel(), aht.ravel(), plan)
+    abandoned = rng.binomial(offered.ravel(), p_abandon)
+    answered = offered.ravel() - abandoned
+    in_sl = rng.binomial(answered, p_in_sl)
+    handle = answered * aht.ravel() * rng.lognormal(0, 0.02, len(answered))
+    on_calls = np.minimum(staffed.ravel(), handle / 1800)
+    idx_day, idx_team, idx_slot = np.unravel_index(np.arange(offered.size), shape)
+    team_site = site_of[teams].to_numpy()
+    frame = pd.DataFrame({
+        "interval_start": days.to_numpy()[idx_day] + pd.to_timedelta(slots[idx_slot], unit="min").to_numpy(),
+        "site": team_site[idx_team], "team": np.array(teams)[idx_team],
+        "offered": offered.ravel().astype(np.int64), "answered": answered.astype(np.int64),
+        "abandoned": abandoned.astype(np.int64), "answered_in_sl": in_sl.astype(np.int64),
+        "handle_time_s": np.round(handle, 1), "agents_staffed": staffed.ravel().astype(float),
+        "agents_on_calls": np.round(on_calls, 2)})
+    frame.insert(1, "queue", "inbound-" + frame["site"].str.lower())
+    frame = frame[frame["offered"] > 0].reset_index(drop=True)
+    # the planted truths, as expectations under the generator's probabilities
+    expected = pd.DataFrame({"month": day_month[idx_day], "site": team_site[idx_team],
+                             "team": np.array(teams)[idx_team], "offered": offered.ravel(),
+                             "answer": offered.ravel() * (1 - p_abandon), "busy": handle / 1800,
+                             "staffed": staffed.ravel()})
+    site_month = expected.groupby(["site", "month"])[["offered", "answer"]].sum()
+    rate = site_month["answer"] / site_month["offered"]
+    team_month = expected[expected["team"] == plan.overload_team].groupby("month")[["busy", "staffed"]].sum()
+    return frame, {
+        "answer_rate_miss": {"site": plan.drive_site, "month": str(peak),
+                             "answer_rate": float(rate[(plan.drive_site, peak)]),
+                             "answer_rate_other_months_min": float(rate.drop((plan.drive_site, peak)).min())},
+        "overload": {"team": plan.overload_team, "site": str(site_of[plan.overload_team]),
+                     "months": [str(m) for m in over],
+                     "occupancy": [float(team_month.loc[m, "busy"] / team_month.loc[m, "staffed"]) for m in over],
+                     "exits_rise_from": str(over[-1] + 1),
+                     "extra_exit_share_3m": plan.overload_exit_3m},
+        "queue_first_month": str(first.to_period("M")),
+        "sl_threshold_s": plan.sl_threshold_s,
+    }
+
+
 # --------------------------------------------------------------------------- truth
 def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.DataFrame, calib: dict,
            seed: int, scale: float) -> dict:
@@ -526,11 +689,12 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
         raise ValueError("scale must be positive")
     plan = (plan or Plan()).scaled(scale) if scale != 1.0 else (plan or Plan())
     rng = np.random.default_rng(seed)
-    agents, extra = _agents(plan, rng)
+    agents, extra = _agents(plan, rng, np.random.default_rng([seed, 2]))
     hidden = extra["hidden"]
     training, performance = _training_and_performance(agents, hidden, plan, rng)
     calls, calib = _calls(agents, training, plan, rng)
     truth = _truth(plan, agents, hidden, calls, calib, seed, scale)
+    queue, truth["queue"] = _queue_intervals(agents, plan, np.random.default_rng([seed, 3]))
     agents["agent_name"] = _names(len(agents), np.random.default_rng([seed, 1]))  # own stream: effects unchanged
     tables = {
         "agents": agents[["agent_id", "agent_name", "site", "team", "hire_date", "exit_date", "exit_type",
@@ -539,6 +703,7 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
         "training": training,
         "performance": performance,
         "outbound_calls": calls.drop(columns=["_p_accept", "_p_convert"]),
+        "queue_intervals": queue,
         "channels": pd.DataFrame({"hiring_channel": list(CHANNELS),
                                   "cost_per_hire": [PROFILES[c].cost_per_hire for c in CHANNELS]}),
     }
