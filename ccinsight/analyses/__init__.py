@@ -6,7 +6,7 @@ entry), one notebook in ``notebooks/`` and one line below; see
 """
 from __future__ import annotations
 
-from ccinsight.analyses import attrition, channels, overview, scripts, seats, training
+from ccinsight.analyses import attrition, channels, kpi, overview, scripts, seats, training
 from ccinsight.analysis import Analysis
 from ccinsight.errors import ParameterError
 
@@ -16,6 +16,7 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
     scripts.ANALYSIS,
     attrition.ANALYSIS,
     seats.ANALYSIS,
+    kpi.ANALYSIS,
     channels.ANALYSIS,
 )}
 

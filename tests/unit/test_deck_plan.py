@@ -40,7 +40,7 @@ def test_every_notebook_gets_the_shared_values(tmp_path):
     plan = deck.load_plan(deck_params(tmp_path, min_cell_size=7))
     assert all(values["min_cell_size"] == 7 and values["data"] == "data/synthetic" for values in plan.runs.values())
     assert set(plan.runs) == {"data_overview", "training_vs_performance", "script_duration_vs_acceptance",
-                              "attrition_survival", "effective_seats", "hiring_channel_quality"}
+                              "attrition_survival", "effective_seats", "kpi_scorecard", "hiring_channel_quality"}
 
 
 def test_only_one_of_two_runs_publishes_a_month(tmp_path):
