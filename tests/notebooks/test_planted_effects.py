@@ -97,3 +97,31 @@ def test_notebook_recovers_the_planted_relation(synthetic, truth, tmp_path):
 def test_notebook_bad_metric_exits_2(tmp_path):
     result = run_cli("run", "training_vs_performance", "--set", "metric=sales", "--out", str(tmp_path))
     assert result.code == 2 and "valid metrics: conversion_rate" in result.err
+
+
+def test_kpi_scorecard_finds_the_short_month_after_the_bulk_drive(synthetic, truth, tmp_path):
+    """Planted: the drive site's volume arrived the month its classes were due to certify;
+    its seats had not. That month, that site misses the answer-rate target beyond noise and
+    is short of the Erlang C requirement far more often than the other sites."""
+    miss = truth["queue"]["answer_rate_miss"]
+    found = run_findings("kpi_scorecard", tmp_path, "--set", f"month={miss['month']}")
+    card = {(r["level"], r["scope"], r["metric"]): r for r in found["scorecard"]}
+    row = card[("site", miss["site"], "answer_rate")]
+    assert row["status"] == "missed" and row["high"] < 0.90
+    assert row["value"] == pytest.approx(miss["answer_rate"], abs=0.01)
+    others = [r for (level, scope, metric), r in card.items()
+              if level == "site" and metric == "answer_rate" and scope != miss["site"]]
+    assert others and all(r["status"] == "met" for r in others)
+    short = {s["site"]: s["short_share"] for s in found["staffing"] if s["month"] == miss["month"]}
+    assert short[miss["site"]] > 0.3 and max(v for k, v in short.items() if k != miss["site"]) < 0.05
+
+
+def test_kpi_scorecard_finds_the_overloaded_team_whose_agents_then_left(synthetic, truth, tmp_path):
+    planted = truth["queue"]["overload"]
+    found = run_findings("kpi_scorecard", tmp_path)
+    flagged = [o for o in found["overload"] if o["exits_rose"]]
+    assert [o["team"] for o in flagged] == [planted["team"]]
+    [o] = flagged
+    assert [o["first"], o["last"]] == [planted["months"][0], planted["months"][-1]]
+    assert o["after"].startswith(planted["exits_rise_from"]) and o["low"] > 1
+    assert all(occ > 0.85 for occ in planted["occupancy"]) and o["occupancy"] > found["occupancy_ceiling"]
