@@ -393,9 +393,9 @@ class KpiFindings(Findings):
             lines.append("Outside the control limits this month (a change beyond the usual month-to-month "
                          "variation): " + "; ".join(
                              f"{self._whose(r)} {self._label(r['metric'])} "
-                             f"{wording.FORMATS[METRICS[r['metric']].unit](r['value'])} "
-                             f"(limits {wording.FORMATS[METRICS[r['metric']].unit](r['lcl'])} to "
-                             f"{wording.FORMATS[METRICS[r['metric']].unit](r['ucl'])})" for r in signals[:6]) + ".")
+                             f"{wording.FORMATS[METRICS[r['metric']].unit](r['value'])}, against control limits of "
+                             f"{wording.FORMATS[METRICS[r['metric']].unit](r['lcl'])} to "
+                             f"{wording.FORMATS[METRICS[r['metric']].unit](r['ucl'])}" for r in signals[:6]) + ".")
         now = [s for s in self.staffing if s["month"] == self.month and s["short_share"] >= 0.1]
         for s in now:
             lines.append(f"{self.names.value('site', s['site'])} had fewer agents than Erlang C requires for "
