@@ -259,7 +259,19 @@ def staffing(q: pd.DataFrame, agents: pd.DataFrame, months: pd.PeriodIndex, sl_t
     return out.assign(effective_seats=seats)
 
 
-# --------------------------------------------------------------------------- overload
+# --------------------------------------------------------------------------- overload and exits
+def exits_per_agent_month(agents: pd.DataFrame, who: pd.Series, months) -> tuple[int, int]:
+    """Exits of ``who`` in ``months`` and their agent-months at risk (agents employed at
+    each month's start, hired before it)."""
+    exits = exposure = 0
+    for m in months:
+        start, end = m.to_timestamp(), m.to_timestamp(how="end").normalize()
+        here = who & (agents["hire_date"] < start) & (agents["exit_date"].isna() | (agents["exit_date"] >= start))
+        exits += int((here & agents["exit_date"].between(start, end)).sum())
+        exposure += int(here.sum())
+    return exits, exposure
+
+
 def overload_then_exits(team_occ: pd.DataFrame, agents: pd.DataFrame, months: pd.PeriodIndex, ceiling: float,
                         run_months: int, after_months: int = 3, alpha: float = 0.05) -> tuple[pd.DataFrame, int]:
     """Teams whose occupancy stayed above ``ceiling`` for ``run_months`` or more months in a
@@ -292,15 +304,8 @@ def overload_then_exits(team_occ: pd.DataFrame, agents: pd.DataFrame, months: pd
                   "first": str(a), "last": str(b), "months": (b - a).n + 1,
                   "occupancy": float(s[s["month"].between(a, b)]["value"].mean()),
                   "after": f"{after[0]} to {after[-1]}" if len(after) else None}
-        exits = exposure = other_exits = other_exposure = 0
-        for m in after:
-            start_m, end_m = m.to_timestamp(), m.to_timestamp(how="end").normalize()
-            here = (agents["hire_date"] < start_m) & (agents["exit_date"].isna() | (agents["exit_date"] >= start_m))
-            left = here & agents["exit_date"].between(start_m, end_m)
-            exits += int((left & mine).sum())
-            exposure += int((here & mine).sum())
-            other_exits += int((left & ~mine).sum())
-            other_exposure += int((here & ~mine).sum())
+        exits, exposure = exits_per_agent_month(agents, mine, after)
+        other_exits, other_exposure = exits_per_agent_month(agents, ~mine, after)
         counts.update(exits=exits, agent_months=exposure, rate=exits / exposure if exposure else None,
                       others_rate=other_exits / other_exposure if other_exposure else None)
         if exposure and other_exposure:
@@ -317,6 +322,49 @@ def overload_then_exits(team_occ: pd.DataFrame, agents: pd.DataFrame, months: pd
         out.loc[tested, "p_adj"] = multipletests(out.loc[tested, "p"], method="holm")[1]
     out["exits_rose"] = out["p_adj"] < alpha
     return out.drop(columns="p"), int(tested.sum())
+
+
+# --------------------------------------------------------------------------- check: why
+def pdca(card: pd.DataFrame, agents: pd.DataFrame, staffed: pd.DataFrame, overload: pd.DataFrame,
+         months: pd.PeriodIndex, lookback: int = 3) -> pd.DataFrame:
+    """For each target missed beyond noise this month: by how much, for how long, and what
+    else the data show for the same scope: exits in the last ``lookback`` months against the
+    rest of the centre (rate ratio, score interval), the site's half hours short of the
+    Erlang C requirement, its effective seats now and ``lookback`` months before, and
+    whether the team ran overloaded. Context for the review, not causes."""
+    from statsmodels.stats.rates import confint_poisson_2indep
+
+    last = months[-1]
+    recent = pd.period_range(last - (lookback - 1), last, freq="M")
+    seats = staffed.set_index(["site", "month"])["effective_seats"] if len(staffed) else pd.Series(dtype=float)
+    short = staffed.set_index(["site", "month"])["short_share"] if len(staffed) else pd.Series(dtype=float)
+    hot = set(overload["team"]) if len(overload) else set()
+    rows = []
+    for r in card[card["status"] == "missed"].itertuples():
+        mine = (pd.Series(True, index=agents.index) if r.level == "centre"
+                else agents[r.level].astype(str) == r.scope)
+        exits, exposure = exits_per_agent_month(agents, mine, recent)
+        other, other_exposure = exits_per_agent_month(agents, ~mine, recent)
+        row = {"level": r.level, "scope": r.scope, "metric": r.metric, "value": r.value, "target": r.target,
+               "gap": r.value - r.target, "run": r.run, "exits": exits, "agent_months": exposure,
+               "exit_rate": exits / exposure if exposure else None,
+               "others_exit_rate": other / other_exposure if other_exposure else None,
+               "exit_ratio_low": None, "exit_ratio_high": None, "short_share": None, "seats_now": None,
+               "seats_before": None, "overloaded": r.level == "team" and r.scope in hot}
+        if exposure and other_exposure and r.level != "centre":
+            lo, hi = confint_poisson_2indep(exits, exposure, other, other_exposure, compare="ratio")
+            row.update(exit_ratio_low=float(lo), exit_ratio_high=float(hi))
+        site = r.scope if r.level == "site" else (
+            str(agents.loc[mine, "site"].iloc[0]) if r.level == "team" and mine.any() else None)
+        if site is not None and (site, last) in short.index:
+            before = last - lookback
+            row.update(short_share=float(short[(site, last)]), seats_now=int(seats[(site, last)]),
+                       seats_before=int(seats[(site, before)]) if (site, before) in seats.index else None)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["level", "scope", "metric", "value", "target", "gap", "run", "exits",
+                                       "agent_months", "exit_rate", "others_exit_rate", "exit_ratio_low",
+                                       "exit_ratio_high", "short_share", "seats_now", "seats_before",
+                                       "overloaded"])
 
 
 # --------------------------------------------------------------------------- findings
@@ -342,6 +390,12 @@ class KpiFindings(Findings):
                            "within noise; met), run (months in a row on the wrong side), signal (outside the "
                            "control limits)", "records")
     judged: int = fact("scope-KPI pairs judged against targets this month (the Holm family)", "count")
+    pdca: list = fact("each target missed beyond noise this month, with what else the data show for its scope: "
+                      "level, scope, metric, value, target, gap, run, exits and agent_months (last 3 months), "
+                      "exit_rate, others_exit_rate (rest of the centre), exit_ratio_low/high (95% CI of the rate "
+                      "ratio), short_share (the site's half hours short of Erlang C this month), seats_now, "
+                      "seats_before (the site's effective seats now and 3 months before), overloaded (team ran "
+                      "above the occupancy ceiling)", "records")
     series: list = fact("month by month for the centre and each site: level, scope, metric, month, value, low, "
                         "high, n, centre, lcl, ucl (control limits), signal", "records")
     staffing: list = fact("per site and month: intervals, short (half hours with fewer agents staffed than Erlang "
@@ -367,6 +421,37 @@ class KpiFindings(Findings):
     def _whose(self, row: dict) -> str:
         return self._scope(row) + "'s"
 
+    def _why(self, c: dict) -> str:
+        """One missed target in plan-do-check-act terms: by how much, how long, and beside it."""
+        unit = METRICS[c["metric"]].unit
+        fmt = wording.FORMATS[unit]
+        gap = wording.points(abs(c["gap"])).lstrip("+") if unit == "share" else wording.duration(abs(c["gap"]))
+        side = "under" if METRICS[c["metric"]].higher_is_better else "over"
+        run = f"{c['run']} months running" if c["run"] > 1 else "the first month"
+        text = (f"Check: {self._whose(c)} {self._label(c['metric'])} {fmt(c['value'])}, {gap} {side} its target of "
+                f"{fmt(c['target'])} ({run}).")
+        beside = []
+        if c["short_share"]:
+            beside.append(f"the site was short of the Erlang C requirement in {wording.share(c['short_share'])} of "
+                          "its half hours")
+        elif c["short_share"] is not None:
+            beside.append("the site was never short of the Erlang C requirement")
+        if c["seats_now"] is not None and c["seats_before"] is not None:
+            beside.append(f"its effective seats went from {wording.count(c['seats_before'])} to "
+                          f"{wording.count(c['seats_now'])} in three months")
+        if c["exit_rate"] is not None and c["others_exit_rate"] is not None and c["level"] != "centre":
+            beside.append(f"{wording.share(c['exit_rate'])} of its agents left per month over the last three "
+                          f"against {wording.share(c['others_exit_rate'])} elsewhere"
+                          + (f", a rate ratio of {wording.number(c['exit_rate'] / c['others_exit_rate'], 1)} "
+                             f"(95% CI {wording.number(c['exit_ratio_low'], 1)} to "
+                             f"{wording.number(c['exit_ratio_high'], 1)})"
+                             if c["exit_ratio_low"] is not None and c["others_exit_rate"] else ""))
+        if c["overloaded"]:
+            beside.append(f"the team ran above {wording.share(self.occupancy_ceiling, 0)} occupancy for months")
+        if beside:
+            text += " Beside it: " + "; ".join(beside) + ". These are associations to look into, not established causes."
+        return text
+
     def headlines(self) -> list[str]:
         lines = []
         centre = {r["metric"]: r for r in self.scorecard if r["level"] == "centre"}
@@ -377,6 +462,10 @@ class KpiFindings(Findings):
                         f"against {wording.FORMATS[unit](r['target'])}: {r['status']}")
         if said:
             lines.append(f"In {self.month} the centre's " + "; ".join(said) + ".")
+        for c in self.pdca:
+            if c["level"] == "team":
+                continue
+            lines.append(self._why(c))
         missed = [r for r in self.scorecard if r["status"] == "missed" and r["level"] != "centre"]
         if missed:
             parts = [f"{self._whose(r)} {self._label(r['metric'])} "
@@ -466,6 +555,7 @@ class KpiResult:
     staffing: pd.DataFrame
     overload: pd.DataFrame
     overload_tests: int
+    checks: pd.DataFrame
     targets: dict
     sl_target: float
     sl_threshold_s: float
@@ -497,7 +587,7 @@ class KpiResult:
             as_of=self.as_of.date().isoformat(), month=str(self.months[-1]), months=len(self.months),
             targets=dict(self.targets), centre_answer_rate=est("answer_rate"),
             centre_occupancy=est("occupancy"), centre_pass_rate=est("pass_rate"), scorecard=to_jsonable(card),
-            judged=len(self.scorecard), series=to_jsonable(series.assign(month=series["month"].astype(str))),
+            judged=len(self.scorecard), pdca=to_jsonable(self.checks), series=to_jsonable(series.assign(month=series["month"].astype(str))),
             staffing=to_jsonable(self.staffing.assign(month=self.staffing["month"].astype(str))),
             sl_target=self.sl_target, sl_threshold_s=self.sl_threshold_s,
             occupancy_ceiling=self.occupancy_ceiling, overload=to_jsonable(self.overload),
@@ -553,12 +643,43 @@ class KpiResult:
         ax.legend(frameon=False, fontsize="small")
         return ax
 
+    def _scope_name(self, level: str, scope: str) -> str:
+        if level == "centre":
+            return "the centre"
+        name = self.names.value(level, scope)
+        return f"team {name}" if level == "team" else name
+
+    def checks_table(self):
+        """Plan-do-check-act: every target missed beyond noise, by how much, for how long, and
+        what else the data show for its scope."""
+        from ccinsight.tables import shown
+
+        c = self.checks
+        fmt = {m: wording.FORMATS[METRICS[m].unit] for m in METRICS}
+        frame = pd.DataFrame({
+            "scope": [self._scope_name(lv, sc) for lv, sc in zip(c["level"], c["scope"])],
+            "KPI": c["metric"].map(self._metric_name),
+            "value": [fmt[m](v) for m, v in zip(c["metric"], c["value"])],
+            "target": [fmt[m](v) for m, v in zip(c["metric"], c["target"])],
+            "months in a row": c["run"],
+            "agents leaving per month, last 3 months": c["exit_rate"],
+            "elsewhere": c["others_exit_rate"],
+            "site's half hours short of Erlang C": c["short_share"],
+            "site's effective seats 3 months before": c["seats_before"],
+            "now": c["seats_now"],
+            "team overloaded": c["overloaded"]})
+        share = {k: "share" for k in ("agents leaving per month, last 3 months", "elsewhere",
+                                      "site's half hours short of Erlang C")}
+        return shown(frame, caption=f"Targets missed beyond noise in {self.months[-1]}, and what else the data show",
+                     empty=f"No target was missed beyond noise in {self.months[-1]}.",
+                     units={**share, "months in a row": "count", "site's effective seats 3 months before": "count",
+                            "now": "count"}, labels={c: c for c in frame.columns})
+
     def _repr_html_(self) -> str:
         from ccinsight.tables import reviewer_html
 
         card = self.scorecard[self.scorecard["level"] != "team"].copy()
-        card["scope"] = [("the centre" if lv == "centre" else self.names.value(lv, s))
-                         for lv, s in zip(card["level"], card["scope"])]
+        card["scope"] = [self._scope_name(lv, s) for lv, s in zip(card["level"], card["scope"])]
         card["KPI"] = card["metric"].map(self._metric_name)
         shares = card[card["metric"].map(lambda m: METRICS[m].unit == "share")]
         table = shares[["scope", "KPI", "value", "low", "high", "target", "status", "run", "n"]]
@@ -635,10 +756,10 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
                                  METRICS[r.metric].higher_is_better) for r in card.itertuples()]
     team_occ = measures[(measures["level"] == "team") & (measures["metric"] == "occupancy")]
     overload, tests = overload_then_exits(team_occ, agents, window, occupancy_ceiling, overload_months)
+    staffed = staffing(q, agents, window, sl_target, sl_threshold_s)
     return KpiResult(as_of=as_of, months=window, measures=measures, charted=charted,
-                     scorecard=card.reset_index(drop=True),
-                     staffing=staffing(q, agents, window, sl_target, sl_threshold_s), overload=overload,
-                     overload_tests=tests, targets=goal, sl_target=sl_target, sl_threshold_s=sl_threshold_s,
+                     scorecard=card.reset_index(drop=True), staffing=staffed, overload=overload,
+                     overload_tests=tests, checks=pdca(card, agents, staffed, overload, window), targets=goal, sl_target=sl_target, sl_threshold_s=sl_threshold_s,
                      occupancy_ceiling=occupancy_ceiling, names=ds.labels)
 
 
