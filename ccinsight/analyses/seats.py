@@ -331,12 +331,25 @@ def widen(band: pd.DataFrame, misses: tuple[float, float] | None, weeks: int) ->
 SPIRAL_METRICS = {"conversion_rate": "conversion", "qa_score": "QA score"}
 
 
+def _daily_occupancy(queue: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Each day's occupancy (time on calls / time staffed) with its month, from queue_intervals."""
+    if queue is None or not len(queue):
+        return None
+    day = queue["interval_start"].dt.normalize()
+    sums = queue.groupby(day)[["agents_on_calls", "agents_staffed"]].sum()
+    sums = sums[sums["agents_staffed"] > 0]
+    return pd.DataFrame({"_month": sums.index.to_period("M"),
+                         "occupancy": sums["agents_on_calls"] / sums["agents_staffed"]})
+
+
 def spiral_months(agents: pd.DataFrame, performance: pd.DataFrame | None, as_of: pd.Timestamp, months: int = 12,
-                  alpha: float = 0.05) -> tuple[pd.DataFrame, int]:
+                  alpha: float = 0.05, queue: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
     """The high-attrition spiral check: months of the last ``months`` in which exits
-    outran hires while conversion or QA fell against the month before (Welch t-test on
-    agent-months, one-sided, Holm across every month and metric tested). Returns the
-    flagged months (month, hires, exits, metric, before, after, p_adj) and the tests run."""
+    outran hires while conversion or QA fell, or occupancy rose (from ``queue``, the
+    queue_intervals table, when given), against the month before (Welch t-test, one-sided,
+    on agent-months for conversion and QA, on days for occupancy; Holm across every month
+    and metric tested). Returns the flagged months (month, hires, exits, metric, before,
+    after, p_adj) and the tests run."""
     from scipy import stats
     from statsmodels.stats.multitest import multipletests
 
@@ -345,19 +358,25 @@ def spiral_months(agents: pd.DataFrame, performance: pd.DataFrame | None, as_of:
     hires = agents["hire_date"].dt.to_period("M").value_counts()
     exits = agents["exit_date"].dropna().dt.to_period("M").value_counts()
     rows = []
-    if performance is not None and len(performance):
-        perf = performance.assign(_month=performance["month"].dt.to_period("M"))
-        for m in window:
-            h, e = int(hires.get(m, 0)), int(exits.get(m, 0))
-            if e <= h:
-                continue
+    perf = performance.assign(_month=performance["month"].dt.to_period("M")) \
+        if performance is not None and len(performance) else None
+    occupancy = _daily_occupancy(queue)
+    for m in window:
+        h, e = int(hires.get(m, 0)), int(exits.get(m, 0))
+        if e <= h:
+            continue
+        pairs = []
+        if perf is not None:
             now, before = perf[perf["_month"] == m], perf[perf["_month"] == m - 1]
-            for col, name in SPIRAL_METRICS.items():
-                a, b = now[col].dropna(), before[col].dropna()
-                if len(a) >= 10 and len(b) >= 10:
-                    p = float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
-                    rows.append({"month": str(m), "hires": h, "exits": e, "metric": name, "before": float(b.mean()),
-                                 "after": float(a.mean()), "p": p})
+            pairs += [(name, now[col].dropna(), before[col].dropna(), "less") for col, name in SPIRAL_METRICS.items()]
+        if occupancy is not None:
+            now, before = occupancy[occupancy["_month"] == m], occupancy[occupancy["_month"] == m - 1]
+            pairs.append(("occupancy", now["occupancy"], before["occupancy"], "greater"))
+        for name, a, b, side in pairs:
+            if len(a) >= 10 and len(b) >= 10:
+                p = float(stats.ttest_ind(a, b, equal_var=False, alternative=side).pvalue)
+                rows.append({"month": str(m), "hires": h, "exits": e, "metric": name, "before": float(b.mean()),
+                             "after": float(a.mean()), "p": p})
     out = pd.DataFrame(rows, columns=["month", "hires", "exits", "metric", "before", "after", "p"])
     if out.empty:
         return out.assign(p_adj=[]), 0
@@ -407,13 +426,15 @@ class SeatsFindings(Findings):
                           "horizon weeks ahead vs the seats it really filled", "records")
     backtest_coverage: Estimate | None = fact("share of origins whose interval covered the real seats (Wilson "
                                               "interval; n origins, which overlap in time)", "share")
-    spiral: list = fact("months of the last 12 where exits outran hires while conversion or QA fell against the "
+    spiral: list = fact("months of the last 12 where exits outran hires while conversion or QA fell, or occupancy rose "
+                        "(with queue_intervals), against the "
                         "month before (Holm-adjusted): month, hires, exits, metric, before, after, p_adj", "records")
     sites: list = fact("per site with its own target (seats_by_site): site, effective_now, seats_needed, "
                        "classes, first_class (date), short_from (date), at_horizon, low, high (with the site's plan)",
                        "records")
     spiral_tests: int = fact("month-metric pairs tested for the spiral (0: no performance table, or exits never "
                              "outran hires)", "count")
+    spiral_occupancy: bool = fact("occupancy (from queue_intervals) entered the spiral check", "flag")
 
     def headlines(self) -> list[str]:
         level = wording.share(self.interval_level, 0)
@@ -456,9 +477,10 @@ class SeatsFindings(Findings):
                          f"{wording.count(site['seats_needed'])}; needed to keep the lower bound there: {plan}"
                          + (f"; even so it is short from {site['short_from']}" if site["short_from"] else "") + ".")
         for m in self.spiral:
-            fmt = wording.share if m["metric"] == "conversion" else wording.number
+            fmt = wording.share if m["metric"] in ("conversion", "occupancy") else wording.number
+            moved = "rose" if m["metric"] == "occupancy" else "fell"
             lines.append(f"In {m['month']} exits ({wording.count(m['exits'])}) outran hires ({wording.count(m['hires'])}) "
-                         f"while {m['metric']} fell from {fmt(m['before'])} to {fmt(m['after'])} "
+                         f"while {m['metric']} {moved} from {fmt(m['before'])} to {fmt(m['after'])} "
                          f"({wording.p_value(m['p_adj'])}, Holm across {self.spiral_tests} tests): the pattern of a "
                          "high-attrition spiral, an association the data show, not its cause.")
         c = self.backtest_coverage
@@ -468,10 +490,11 @@ class SeatsFindings(Findings):
         return lines
 
     def details(self) -> list[str]:
-        spiral = ("- The spiral check (exits outrunning hires while conversion or QA fell) tested "
+        spiral = ("- The spiral check (exits outrunning hires while conversion or QA fell, or occupancy rose) tested "
                   f"{self.spiral_tests} month-metric pairs" + ("; none stands out after Holm adjustment, which is not "
                                                                 "proof that none happened." if not self.spiral else ".")
-                  + " Occupancy and overtime are not in these data.")
+                  + (" Overtime is not in these data." if self.spiral_occupancy
+                     else " Occupancy (queue_intervals) and overtime are not in these data."))
         return [spiral, "- Assumptions: leaving and certifying are independent given tenure; a failed exam is final; "
                 f"beyond the longest tenure followed, the exit rate stays at its average over the last {TAIL_DAYS} "
                 "days there. The interval covers both the fitted curves' uncertainty (bootstrap of the hires) "
@@ -509,6 +532,7 @@ class SeatsResult:
     checks: pd.DataFrame
     spiral: pd.DataFrame
     spiral_tests: int
+    spiral_occupancy: bool
     sites: list
     seats_needed: int | None
     class_size: int
@@ -572,7 +596,8 @@ class SeatsResult:
             if naive_end is not None else None,
             backtest=to_jsonable(self.checks),
             backtest_coverage=Estimate.of(covered.mean(), clo, chi, len(covered)) if len(covered) else None,
-            spiral=to_jsonable(self.spiral), spiral_tests=self.spiral_tests, sites=to_jsonable(self.sites),
+            spiral=to_jsonable(self.spiral), spiral_tests=self.spiral_tests,
+            spiral_occupancy=self.spiral_occupancy, sites=to_jsonable(self.sites),
             labels=self.names.to_json())
 
     def plot(self, ax=None):
@@ -731,11 +756,12 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
             naive_band = band(naive)
     sites = [_site_plan(site, int(n), curves, r, horizon_weeks, seed, class_size, lead_weeks, confidence, as_of,
                         misses) for site, n in _site_targets(seats_by_site, r).items()]
-    spiral, tests = spiral_months(agents, ds["performance"] if "performance" in ds else None, as_of)
+    spiral, tests = spiral_months(agents, ds["performance"] if "performance" in ds else None, as_of,
+                                  queue=ds["queue_intervals"] if "queue_intervals" in ds else None)
     return SeatsResult(as_of=as_of, roster=r, hires=hires, curves=curves[0][POOLED], projection=projection, plan=plan,
                        plan_projection=plan_band,
                        naive=naive, naive_projection=naive_band, short_week=short, checks=checks,
-                       spiral=spiral, spiral_tests=tests, sites=sites,
+                       spiral=spiral, spiral_tests=tests, spiral_occupancy="queue_intervals" in ds, sites=sites,
                        seats_needed=seats_needed, class_size=class_size, lead_weeks=lead_weeks, level=confidence,
                        window_months=window_months, certification_tracked=tracked, names=ds.labels)
 
@@ -744,4 +770,4 @@ ANALYSIS = Analysis(
     name="effective_seats", title="Will there be enough certified agents?",
     question="How many employed, certified agents will there be week by week, which classes keep enough, and did "
              "exits outrun hires while conversion or QA fell?",
-    findings=SeatsFindings, tables=("agents",), optional_tables=("performance",))
+    findings=SeatsFindings, tables=("agents",), optional_tables=("performance", "queue_intervals"))

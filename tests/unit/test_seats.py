@@ -112,6 +112,30 @@ def test_the_spiral_check_names_a_month_of_exits_and_falling_conversion_only():
     assert none.empty
 
 
+def test_the_spiral_check_hears_occupancy_rising_in_a_month_of_exits():
+    """With queue_intervals, a month whose exits outran hires and whose days ran 8 points
+    busier than the month before is flagged on occupancy; a calm month's rise is not."""
+    agents = _agents(n=1200, seed=3)
+    freeze = agents["hire_date"].dt.to_period("M").between(pd.Period("2026-02"), pd.Period("2026-04"))
+    agents = agents[~freeze].reset_index(drop=True)
+    months = pd.period_range("2025-07", "2026-06", freq="M")
+    exits = agents["exit_date"].dt.to_period("M").value_counts()
+    hires = agents["hire_date"].dt.to_period("M").value_counts()
+    outran = [m for m in months if exits.get(m, 0) > hires.get(m, 0)]
+    calm = [m for m in months if m not in outran and m - 1 in months]
+    rng = np.random.default_rng(8)
+    for month, expect in ((outran[-1], True), (calm[-1], False)):
+        starts = pd.date_range("2025-06-01", "2026-06-30 23:30", freq="30min")
+        starts = starts[(starts.hour >= 9) & (starts.hour < 21)]
+        busy = 0.70 + 0.08 * (starts.to_period("M") == month) + rng.normal(0, 0.05, len(starts))
+        queue = pd.DataFrame({"interval_start": starts, "agents_staffed": 10.0,
+                              "agents_on_calls": np.clip(busy, 0, 1) * 10})
+        flagged, tests = seats.spiral_months(agents, None, AS_OF, queue=queue)
+        assert tests == len(outran)  # one occupancy test per month whose exits outran hires
+        assert (month.strftime("%Y-%m") in set(flagged["month"])) is expect
+        assert set(flagged["metric"]) <= {"occupancy"}
+
+
 def test_without_certification_results_every_employed_agent_is_a_seat():
     """Exports without an exam (the public HR data set) are not projected to zero seats."""
     agents = _agents(n=1500, seed=6).assign(certified=pd.array([pd.NA] * 1500, dtype="boolean"),
