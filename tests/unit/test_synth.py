@@ -235,3 +235,39 @@ def test_names_stay_distinct_beyond_the_pool_of_names():
     pool = len(synth.FIRST_NAMES) * len(synth.LAST_NAMES) * 19
     names = synth._names(pool + 1000, np.random.default_rng(0))
     assert len(names) == pool + 1000 == len(set(names))
+
+
+def _queue_by_month(tables, key):
+    q = tables["queue_intervals"]
+    q = q.assign(month=q["interval_start"].dt.to_period("M").astype(str))
+    return q.groupby([key, "month"])[["offered", "answered", "agents_on_calls", "agents_staffed"]].sum()
+
+
+def test_the_drive_sites_short_month_is_in_the_queue(tables, truth):
+    """Planted: the month the bulk drive was due to certify, its site answers far fewer of
+    its calls than in any other site-month."""
+    miss = truth["queue"]["answer_rate_miss"]
+    g = _queue_by_month(tables, "site")
+    rate = g["answered"] / g["offered"]
+    assert rate[(miss["site"], miss["month"])] == pytest.approx(miss["answer_rate"], abs=0.01)
+    assert rate[(miss["site"], miss["month"])] < 0.88 < rate.drop((miss["site"], miss["month"])).min()
+
+
+def test_the_overloaded_team_runs_hot_then_loses_agents(tables, truth):
+    planted = truth["queue"]["overload"]
+    g = _queue_by_month(tables, "team")
+    occupancy = (g["agents_on_calls"] / g["agents_staffed"]).unstack("month")
+    hot = occupancy.loc[planted["team"], planted["months"]]
+    assert (hot > 0.85).all()
+    others = occupancy.drop(planted["team"])
+    runs = (others > 0.85).T.rolling(3).sum().ge(3).any()
+    assert not runs.any(), runs[runs].index.tolist()
+    agents = tables["agents"]
+    start = pd.Timestamp(planted["exits_rise_from"] + "-01")
+    end = start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+    here = (agents["hire_date"] <= start - pd.Timedelta(days=90)) & (agents["exit_date"].isna() | (agents["exit_date"] >= start))
+    left = here & agents["exit_date"].between(start, end)
+    mine = agents["team"] == planted["team"]
+    test = stats.fisher_exact([[left[mine].sum(), (here & mine).sum() - left[mine].sum()],
+                               [left[~mine].sum(), (here & ~mine).sum() - left[~mine].sum()]], alternative="greater")
+    assert left[mine].sum() / (here & mine).sum() > 2 * left[~mine].sum() / (here & ~mine).sum() and test.pvalue < 0.01
