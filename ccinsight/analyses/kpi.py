@@ -298,7 +298,8 @@ def overload_then_exits(team_occ: pd.DataFrame, agents: pd.DataFrame, months: pd
         if not runs:
             continue
         a, b = runs[-1]
-        after = pd.period_range(b + 1, min(b + after_months, last), freq="M") if b < last else pd.PeriodIndex([], freq="M")
+        after = (pd.period_range(b + 1, min(b + after_months, last), freq="M") if b < last
+                 else pd.PeriodIndex([], freq="M"))
         mine = agents["team"].astype(str) == team
         counts = {"team": team, "site": str(agents.loc[mine, "site"].iloc[0]) if mine.any() else "",
                   "first": str(a), "last": str(b), "months": (b - a).n + 1,
@@ -384,7 +385,8 @@ class KpiFindings(Findings):
     targets: dict = fact("KPI -> target judged (share, or seconds for aht)", "facts")
     centre_answer_rate: Estimate = fact("the centre's answer rate in the month: answered / offered", "share")
     centre_occupancy: Estimate = fact("the centre's occupancy in the month: agent time on calls / staffed", "share")
-    centre_pass_rate: Estimate = fact("the centre's new-hire pass rate: hires examined in the month who passed", "share")
+    centre_pass_rate: Estimate = fact("the centre's new-hire pass rate: hires examined in the month who passed",
+                                      "share")
     scorecard: list = fact("each KPI with a target, for the centre, each site and each team in the month: level, "
                            "scope, metric, value, low, high, n, target, p_adj, status (missed: wrong side after Holm; "
                            "within noise; met), run (months in a row on the wrong side), signal (outside the "
@@ -449,7 +451,8 @@ class KpiFindings(Findings):
         if c["overloaded"]:
             beside.append(f"the team ran above {wording.share(self.occupancy_ceiling, 0)} occupancy for months")
         if beside:
-            text += " Beside it: " + "; ".join(beside) + ". These are associations to look into, not established causes."
+            text += (" Beside it: " + "; ".join(beside)
+                     + ". These are associations to look into, not established causes.")
         return text
 
     def headlines(self) -> list[str]:
@@ -528,12 +531,14 @@ class KpiFindings(Findings):
         for r in self.scorecard:
             if r["status"] == "missed" and r["level"] in ("centre", "site"):
                 fmt = wording.FORMATS[METRICS[r["metric"]].unit]
-                out.append(("missed target", f"{self._whose(r)[0].upper()}{self._whose(r)[1:]} {self._label(r['metric'])} "
+                whose = self._whose(r)
+                out.append(("missed target", f"{whose[0].upper()}{whose[1:]} {self._label(r['metric'])} "
                                              f"{fmt(r['value'])} against {fmt(r['target'])}"
                                              + (f", {r['run']} months running" if r["run"] > 1 else "") + "."))
         teams = [r for r in self.scorecard if r["status"] == "missed" and r["level"] == "team"]
         if teams:
-            out.append(("missed target", f"{len(teams)} team-KPI pair(s) missed beyond noise; see the scorecard."))
+            out.append(("missed target", f"{len(teams)} team-KPI pair(s) missed beyond noise; see the "
+                                         "plan-do-check-act table."))
         for o in self.overload:
             if o["exits_rose"]:
                 out.append(("action", f"Team {self.names.value('team', o['team'])}: agents left faster after "
@@ -587,7 +592,8 @@ class KpiResult:
             as_of=self.as_of.date().isoformat(), month=str(self.months[-1]), months=len(self.months),
             targets=dict(self.targets), centre_answer_rate=est("answer_rate"),
             centre_occupancy=est("occupancy"), centre_pass_rate=est("pass_rate"), scorecard=to_jsonable(card),
-            judged=len(self.scorecard), pdca=to_jsonable(self.checks), series=to_jsonable(series.assign(month=series["month"].astype(str))),
+            judged=len(self.scorecard), pdca=to_jsonable(self.checks),
+            series=to_jsonable(series.assign(month=series["month"].astype(str))),
             staffing=to_jsonable(self.staffing.assign(month=self.staffing["month"].astype(str))),
             sl_target=self.sl_target, sl_threshold_s=self.sl_threshold_s,
             occupancy_ceiling=self.occupancy_ceiling, overload=to_jsonable(self.overload),
@@ -759,7 +765,8 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
     staffed = staffing(q, agents, window, sl_target, sl_threshold_s)
     return KpiResult(as_of=as_of, months=window, measures=measures, charted=charted,
                      scorecard=card.reset_index(drop=True), staffing=staffed, overload=overload,
-                     overload_tests=tests, checks=pdca(card, agents, staffed, overload, window), targets=goal, sl_target=sl_target, sl_threshold_s=sl_threshold_s,
+                     overload_tests=tests, checks=pdca(card, agents, staffed, overload, window), targets=goal,
+                     sl_target=sl_target, sl_threshold_s=sl_threshold_s,
                      occupancy_ceiling=occupancy_ceiling, names=ds.labels)
 
 
