@@ -250,10 +250,13 @@ def staffing(q: pd.DataFrame, agents: pd.DataFrame, months: pd.PeriodIndex, sl_t
     out["short_share"] = out["short"] / out["intervals"]
     ends = {m: m.to_timestamp(how="end").normalize() for m in months}
     seats = []
-    cert = agents["certified"].fillna(False).astype(bool)
+    if agents["certified"].notna().any():
+        cert, since = agents["certified"].fillna(False).astype(bool), agents["certification_date"]
+    else:  # no certification results at all: a seat is an employed agent (as in effective seats)
+        cert, since = pd.Series(True, index=agents.index), agents["hire_date"]
     for _, row in out.iterrows():
         end = ends[row["month"]]
-        here = ((agents["site"].astype(str) == row["site"]) & cert & (agents["certification_date"] <= end)
+        here = ((agents["site"].astype(str) == row["site"]) & cert & (since <= end)
                 & (agents["exit_date"].isna() | (agents["exit_date"] > end)))
         seats.append(int(here.sum()))
     return out.assign(effective_seats=seats)
@@ -727,7 +730,9 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
     targets
         KPI -> target (None: the annual plan's answer rate 0.90, pass rate 0.80, occupancy
         0.70). KPIs: answer_rate, service_level, abandonment, occupancy, aht (seconds),
-        pass_rate, new_hire_attrition; a KPI without a target is charted, not judged.
+        pass_rate, new_hire_attrition; a KPI without a target is charted, not judged. The
+        targets of answer rate, service level, occupancy and pass rate are floors (at least),
+        those of abandonment, AHT and attrition ceilings (at most).
     sl_target, sl_threshold_s
         The service level Erlang C staffs for: share of calls answered within the threshold.
     occupancy_ceiling, overload_months

@@ -123,3 +123,18 @@ def test_overloaded_team_exits_are_counted_by_agent_month():
     assert (row["exits"], row["agent_months"]) == (4, 16)
     assert row["others_rate"] == pytest.approx(1 / 80)
     assert row["exits_rose"]
+
+
+def test_staffing_counts_half_hours_short_of_erlang_c_and_seats_without_exam_data():
+    """Two half hours of 100 calls at 3 minutes: 12 agents staffed is short of the 14 that
+    80% in 20 s needs, 15 is not. Without certification results every employed agent is a seat."""
+    starts = pd.to_datetime(["2026-10-05 10:00", "2026-10-05 10:30"])
+    q = pd.DataFrame({"interval_start": starts, "site": "s", "offered": 100, "answered": 100,
+                      "handle_time_s": 100 * 180.0, "agents_staffed": [12.0, 15.0]})
+    agents = pd.DataFrame({"site": "s", "hire_date": pd.Timestamp("2026-01-01"),
+                           "exit_date": [pd.NaT, pd.NaT, pd.Timestamp("2026-09-01")],
+                           "certified": pd.array([pd.NA] * 3, dtype="boolean"),
+                           "certification_date": pd.NaT})
+    out = kpi.staffing(q, agents, pd.period_range("2026-10", periods=1, freq="M"), 0.8, 20.0).iloc[0]
+    assert (out["intervals"], out["short"], out["mean_gap"]) == (2, 1, 2.0)
+    assert out["effective_seats"] == 2
