@@ -126,9 +126,8 @@ def agent_measures(agents: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Times
     parts = {
         "pass_rate": (examined, examined["certification_date"].dt.to_period("M"),
                       examined["certified"].astype(bool)),
-        "new_hire_attrition": (reached, (reached["hire_date"] + pd.Timedelta(days=90)).dt.to_period("M"),
-                          reached["exit_date"].notna() & (reached["exit_date"] <= reached["hire_date"]
-                                                          + pd.Timedelta(days=90))),
+        "new_hire_attrition": (reached, day90[reached.index].dt.to_period("M"),
+                               reached["exit_date"].notna() & (reached["exit_date"] <= day90[reached.index])),
     }
     frames = []
     for name, (rows, month, hit) in parts.items():
@@ -609,6 +608,7 @@ class KpiResult:
                                                "abandonment", "aht")):
         """Control charts of the centre, month by month, with each site's line and the target."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
 
         fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
         for ax, metric in zip(axes.ravel(), metrics):
@@ -630,6 +630,10 @@ class KpiResult:
                 ax.axhline(self.targets[metric], color="tab:red", ls="--", lw=1, label="target")
             if m.unit == "share":
                 percent_axis(ax.yaxis)
+            else:  # seconds; m:ss would hide changes under a second
+                lo, hi = ax.get_ylim()
+                digits = 0 if hi - lo >= 5 else 1
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, d=digits: f"{v:,.{d}f} s"))
             ax.set_title(m.label)
             ax.tick_params(axis="x", rotation=45)
         handles, labels = axes.ravel()[0].get_legend_handles_labels()
