@@ -412,6 +412,7 @@ class KpiFindings(Findings):
                           "site, first, last, months, occupancy, after (months compared), exits, agent_months, rate, "
                           "others_rate, ratio, low, high, p_adj, exits_rose", "records")
     overload_tests: int = fact("overloaded teams with months after their run to test (the Holm family)", "count")
+    queue_note: str | None = fact("why the queue KPIs are left out (null: they are in)", "text")
 
     def _label(self, metric: str) -> str:
         return METRICS[metric].label
@@ -467,6 +468,8 @@ class KpiFindings(Findings):
                         f"against {wording.FORMATS[unit](r['target'])}: {r['status']}")
         if said:
             lines.append(f"In {self.month} the centre's " + "; ".join(said) + ".")
+        if self.queue_note:
+            lines.append(self.queue_note)
         for c in self.pdca:
             if c["level"] == "team":
                 continue
@@ -567,6 +570,7 @@ class KpiResult:
     sl_target: float
     sl_threshold_s: float
     occupancy_ceiling: float
+    queue_note: str | None = None
     names: Labels = field(default_factory=Labels)
 
     def __repr__(self) -> str:
@@ -599,7 +603,7 @@ class KpiResult:
             staffing=to_jsonable(self.staffing.assign(month=self.staffing["month"].astype(str))),
             sl_target=self.sl_target, sl_threshold_s=self.sl_threshold_s,
             occupancy_ceiling=self.occupancy_ceiling, overload=to_jsonable(self.overload),
-            overload_tests=self.overload_tests, labels=self.names.to_json())
+            overload_tests=self.overload_tests, queue_note=self.queue_note, labels=self.names.to_json())
 
     def _metric_name(self, metric: str) -> str:
         return METRICS[metric].label
@@ -645,6 +649,11 @@ class KpiResult:
     def plot_staffing(self, ax=None):
         """Share of half hours each site had fewer agents than Erlang C requires, by month."""
         ax = new_axes(ax, figsize=(9, 3.5))
+        if self.staffing.empty:
+            ax.text(0.5, 0.5, "No queue data: staffing against Erlang C needs queue_intervals", ha="center",
+                    transform=ax.transAxes)
+            ax.set_axis_off()
+            return ax
         for site, s in self.staffing.groupby("site"):
             s = s.sort_values("month")
             ax.plot(s["month"].dt.to_timestamp(), s["short_share"], marker="o", ms=3,
@@ -752,15 +761,22 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
     goal = _targets(targets)
     if not ds.calendar:
         raise DataError("KPIs against plan need hire, exit and certification dates; this export gives tenure only.")
-    q, agents, as_of = ds["queue_intervals"], ds["agents"], ds.as_of
+    agents, as_of = ds["agents"], ds.as_of
+    q = ds["queue_intervals"] if "queue_intervals" in ds else None
     last = as_of.to_period("M")
     window = pd.period_range(last - (months - 1), last, freq="M")
-    if not (q["interval_start"].dt.to_period("M") == last).any():
-        raise DataError(f"queue_intervals: no interval in {last}; the scorecard judges the analysis month "
-                        f"(the data's intervals run {q['interval_start'].min():%Y-%m-%d} to "
-                        f"{q['interval_start'].max():%Y-%m-%d})." if len(q) else
-                        "queue_intervals: the table has no rows up to the analysis month.")
-    measures = pd.concat([queue_measures(q, window), agent_measures(agents, window, as_of)], ignore_index=True)
+    note = None
+    if q is None:
+        note = "The data have no queue_intervals table, so answer rate, service level, abandonment, occupancy, AHT, " \
+               "staffing and overload are left out; pass rate and attrition come from the agents table."
+    elif not (q["interval_start"].dt.to_period("M") == last).any():
+        note = (f"queue_intervals has no interval in {last} (its intervals run "
+                f"{q['interval_start'].min():%Y-%m-%d} to {q['interval_start'].max():%Y-%m-%d}), so the queue KPIs "
+                "of the month are left out." if len(q) else
+                "queue_intervals has no rows up to the analysis month, so the queue KPIs are left out.")
+        q = None
+    queue = queue_measures(q, window) if q is not None else pd.DataFrame()
+    measures = pd.concat([queue, agent_measures(agents, window, as_of)], ignore_index=True)
     charted = pd.concat([control(s, METRICS[metric].chart)
                          for (level, scope, metric), s in measures.groupby(["level", "scope", "metric"])],
                         ignore_index=True)
@@ -771,12 +787,14 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
                                  METRICS[r.metric].higher_is_better) for r in card.itertuples()]
     team_occ = measures[(measures["level"] == "team") & (measures["metric"] == "occupancy")]
     overload, tests = overload_then_exits(team_occ, agents, window, occupancy_ceiling, overload_months)
-    staffed = staffing(q, agents, window, sl_target, sl_threshold_s)
+    staffed = staffing(q, agents, window, sl_target, sl_threshold_s) if q is not None else pd.DataFrame(
+        columns=["site", "month", "intervals", "short", "required_peak", "staffed_median", "required_median",
+                 "mean_gap", "short_share", "effective_seats"])
     return KpiResult(as_of=as_of, months=window, measures=measures, charted=charted,
                      scorecard=card.reset_index(drop=True), staffing=staffed, overload=overload,
                      overload_tests=tests, checks=pdca(card, agents, staffed, overload, window), targets=goal,
                      sl_target=sl_target, sl_threshold_s=sl_threshold_s,
-                     occupancy_ceiling=occupancy_ceiling, names=ds.labels)
+                     occupancy_ceiling=occupancy_ceiling, queue_note=note, names=ds.labels)
 
 
 ANALYSIS = Analysis(
@@ -784,4 +802,4 @@ ANALYSIS = Analysis(
     question="Which KPIs (answer rate, service level, occupancy, AHT, pass rate, attrition) missed their targets this "
              "month beyond noise, was the centre short of the agents Erlang C requires, and did overloaded teams "
              "then lose agents?",
-    findings=KpiFindings, tables=("queue_intervals", "agents"))
+    findings=KpiFindings, tables=("agents",), optional_tables=("queue_intervals",))

@@ -39,6 +39,8 @@ def cut_at(folder, out, month: str) -> None:
     perf[pd.to_datetime(perf["month"]) <= pd.Timestamp(month)].to_parquet(out / "performance.parquet", index=False)
     calls = pd.read_parquet(folder / "outbound_calls.parquet")
     calls[calls["started_at"] < next_day].to_parquet(out / "outbound_calls.parquet", index=False)
+    queue = pd.read_parquet(folder / "queue_intervals.parquet")
+    queue[queue["interval_start"] < next_day].to_parquet(out / "queue_intervals.parquet", index=False)
     shutil.copy(folder / "channels.parquet", out / "channels.parquet")
 
 

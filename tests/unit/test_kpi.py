@@ -138,3 +138,13 @@ def test_staffing_counts_half_hours_short_of_erlang_c_and_seats_without_exam_dat
     out = kpi.staffing(q, agents, pd.period_range("2026-10", periods=1, freq="M"), 0.8, 20.0).iloc[0]
     assert (out["intervals"], out["short"], out["mean_gap"]) == (2, 1, 2.0)
     assert out["effective_seats"] == 2
+
+
+def test_without_queue_data_the_scorecard_keeps_the_agents_kpis_and_says_why(small_data):
+    from ccinsight import data
+
+    ds = data.load(small_data, ["agents"])
+    found = kpi.analyse(ds).findings()
+    assert "no queue_intervals table" in found.queue_note and found.queue_note in found.headlines()
+    assert {r["metric"] for r in found.series} <= {"pass_rate", "new_hire_attrition"}
+    assert found.staffing == [] and found.overload == [] and found.centre_answer_rate.value is None
