@@ -17,7 +17,7 @@ from ccinsight.config import DEFAULT_SEED, HOME_ENV, SYNTHETIC, cli_path, displa
 from ccinsight.errors import CCInsightError, NotebookFailed, ParameterError
 
 #: What each exit code means, for schedulers (printed by ``--help``).
-EXIT_CODES = {0: "done, or up to date (an existing deck is kept without --force)",
+EXIT_CODES = {0: "done, or up to date (nothing a deck depends on changed; rebuild with --force)",
               1: "a notebook failed; its executed copy and report show the error",
               2: "bad input or usage: data, parameters, paths; one message says what and where"}
 
@@ -126,7 +126,10 @@ def _cmd_deck(args: argparse.Namespace) -> int:
                             pdf=args.pdf)
     code = 0
     for r in results:
-        if r.kept_existing:
+        if r.kept_existing and r.up_to_date:
+            print(f"{r.month}: the deck in {display_path(r.folder)} is up to date (every notebook's inputs, "
+                  "parameters and code are unchanged); kept as it is (pass --force to rebuild it).")
+        elif r.kept_existing:
             print(f"{r.month}: a deck is already in {display_path(r.folder)}; kept as it is "
                   "(pass --force to rebuild it).")
         elif r.kept_as is not None:
@@ -138,7 +141,10 @@ def _cmd_deck(args: argparse.Namespace) -> int:
                   "open index.html for the errors.", file=sys.stderr)
             code = 1
         else:
-            print(f"{r.month}: deck written to {display_path(r.folder / 'index.html')}")
+            again = sum(1 for x in r.results if x.get("reused"))
+            print(f"{r.month}: deck written to {display_path(r.folder / 'index.html')}"
+                  + (f" ({again} of {len(r.results)} notebooks reused: their inputs, parameters and code are "
+                     "unchanged)" if again else ""))
     print(f"Done in {time.perf_counter() - started:.1f} s.")
     return code
 
@@ -226,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: outputs in the project folder)")
     p.add_argument("--jobs", type=positive_int, help="notebooks run at once (default: the number of cores)")
     p.add_argument("--force", action="store_true",
-                   help="rebuild and replace an existing deck for the month (without it, an existing deck is "
-                        "kept and the command exits 0)")
+                   help="rerun every notebook and replace the deck for the month (without it, notebooks whose "
+                        "inputs, parameters and code are unchanged since the deck in place are reused, and a deck "
+                        "with nothing changed is kept as it is, exit 0)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
     p.add_argument("--pdf", action="store_true",
                    help="also write deck.pdf (the index page, then each report) through headless Chromium")

@@ -5,9 +5,11 @@ index a contact-center manager reads in five minutes.
 one executor interface (a local process pool, or a Dask cluster), and writes
 ``outputs/<deck>/<YYYY-MM>/``: each notebook's executed ``.ipynb`` and reviewer ``.html``,
 one merged ``findings.json``, ``manifest.json`` and ``index.html``. The deck is assembled
-in a hidden temporary folder and moved into place only when complete; an existing deck is
-kept as it is without ``--force``, a deck with a failed notebook never replaces a good one,
-and one run at a time builds a given month (a file lock; a second run waits).
+in a hidden temporary folder and moved into place only when complete. Without ``--force`` a
+rerun reuses each notebook whose inputs (SHA-256), resolved parameters and code are what the
+deck in place recorded (:func:`compare`), and keeps a deck with nothing changed as it is; a
+deck with a failed notebook never replaces a good one, and one run at a time builds a given
+month (a file lock; a second run waits).
 """
 from __future__ import annotations
 
@@ -121,25 +123,66 @@ def load_plan(params_file: str | Path | None = None, month: str | None = None, m
                     source=display_path(path))
 
 
-def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...]) -> tuple[pd.Period, ...]:
+def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...], parent: Path | None = None
+                 ) -> tuple[pd.Period, ...]:
     """Check every input against the contract and the months against the data, before
     anything runs: bad data or a month without data ends here (exit 2), with no deck
-    written. Returns the months to build (default: the latest complete month)."""
+    written. Returns the months to build (default: the latest complete month). With
+    ``parent`` (the deck's output folder), a passed check is remembered there with the
+    inputs' fingerprints, so a rerun on the same inputs and code need not read them again."""
     from ccinsight import data as data_mod
 
+    key = _inputs_key(plan) if parent is not None else None
     # the months are judged on every row as read; each notebook then cuts at its month's end
     if plan.sources:
         ds = data_mod.load(plan.data, [], optional=list(plan.sources), sources=plan.sources, as_observed=False)
     else:
         ds = data_mod.load(plan.data, as_observed=False)
     first, latest = ds.first_day().to_period("M"), ds.latest_complete_month()
-    chosen = months or (latest,)
+    chosen = _months_in(plan, first, latest, ", ".join(ds.sources.values()) if plan.sources else plan.data, months)
+    if key is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = parent / f".checked.json.{os.getpid()}"
+        tmp.write_text(json.dumps({"key": key, "first": str(first), "latest": str(latest)}), encoding="utf-8")
+        os.replace(tmp, parent / ".checked.json")
+    return chosen
+
+
+def _months_in(plan: DeckPlan, first: pd.Period, latest: pd.Period, where: str = "",
+               months: tuple[pd.Period, ...] | None = None) -> tuple[pd.Period, ...]:
+    """The months asked for (default the plan's; none: the latest complete one), each within the data."""
+    chosen = (plan.months if months is None else months) or (latest,)
     outside = [str(m) for m in chosen if m < first or m > latest]
     if outside:
         raise ParameterError(f"params file {plan.source}: no complete month of data for {', '.join(outside)}; "
-                             f"the data ({', '.join(ds.sources.values()) if plan.sources else plan.data}) covers {first} to "
-                             f"{latest}.")
+                             f"the data ({where or plan.data}) covers {first} to {latest}.")
     return chosen
+
+
+def _inputs_key(plan: DeckPlan) -> str | None:
+    """SHA-256 of every input's fingerprint, the data and sources settings and the code; None
+    when an input has no fingerprint (a database source: always checked again)."""
+    import hashlib
+
+    inputs = audit.input_files(plan.data, plan.sources)
+    if not inputs or any("sha256" not in i for i in inputs):
+        return None
+    text = json.dumps({"inputs": sorted((i["table"], i.get("file", ""), i["sha256"]) for i in inputs),
+                       "data": plan.data, "sources": redact(plan.sources or {}), "code": code_version()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checked_before(plan: DeckPlan, parent: Path) -> tuple[pd.Period, pd.Period] | None:
+    """(first, latest complete month) of the data when they passed the check before with the
+    same inputs and code; else None."""
+    try:
+        seen = json.loads((parent / ".checked.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if seen.get("key") is None or seen.get("key") != _inputs_key(plan):
+        return None
+    return pd.Period(seen["first"], freq="M"), pd.Period(seen["latest"], freq="M")
 
 
 # --------------------------------------------------------------------------- execution
@@ -147,6 +190,65 @@ def read_by(notebook: str, inputs: list[dict]) -> list[dict]:
     """The fingerprinted inputs a notebook reads (its analysis' tables): what it re-checks."""
     analysis = REGISTRY[notebook]
     return [i for i in inputs if i["table"] in analysis.tables + analysis.optional_tables]
+
+
+def code_version() -> str:
+    """SHA-256 of the package's source (modules and templates) and the notebooks: a deck run
+    by other code is not the same run, whatever the version number says."""
+    import hashlib
+
+    import ccinsight
+    from ccinsight.config import notebooks_dir
+
+    digest = hashlib.sha256()
+    package = Path(ccinsight.__file__).parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".css", ".tpl",
+                                                                                  ".j2", ".json"))
+    files += sorted(notebooks_dir().glob("*.ipynb"))
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(task: dict, code: str) -> str | None:
+    """What a notebook's run depends on: the SHA-256 of every input it reads, its resolved
+    parameters and the code. None when an input has no fingerprint (a database source):
+    such a notebook always runs again."""
+    import hashlib
+
+    if any("sha256" not in i for i in task["inputs"]):
+        return None
+    inputs = sorted((i["table"], i.get("file", ""), i["sha256"]) for i in task["inputs"])
+    text = json.dumps({"inputs": inputs, "parameters": task["parameters"], "code": code}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_sha(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def reused(task: dict, final: Path, old: dict, tmp: Path) -> dict:
+    """A notebook's result from the deck in place (its inputs, parameters and code unchanged):
+    its files copied into the new deck, its findings and timings as they were."""
+    nb = task["notebook"]
+    for suffix in (".ipynb", ".html"):
+        shutil.copy2(final / f"{nb}{suffix}", tmp / f"{nb}{suffix}")
+    entry = next(n for n in old["manifest"]["notebooks"] if n["notebook"] == nb)
+    return {**entry, "month": task["month"], "findings": old["findings"].get(nb, {}), "output_error": None,
+            "reused": True}
+
+
+def _read_deck(final: Path) -> dict | None:
+    """The manifest and findings of the deck in place, or None when unreadable."""
+    try:
+        return {"manifest": json.loads((final / "manifest.json").read_text(encoding="utf-8")),
+                "findings": json.loads((final / "findings.json").read_text(encoding="utf-8"))}
+    except (OSError, ValueError):
+        return None
 
 
 def run_task(task: dict) -> dict:
@@ -382,6 +484,7 @@ def render_index(name: str, month: str, results: list[dict], previous: dict | No
                  f"cell size ({manifest['parameters'].get('min_cell_size', MIN_CELL_SIZE)}) are pooled or left out. "
                  f"Everything is as of the end of {esc(month)}. {esc(CHANGE_RULE)}</p></main>")
     runs = " · ".join(f"{esc(REGISTRY[r['notebook']].title)} {esc(r['status'])} in {r['duration_s']:.1f} s"
+                      + (" (reused: inputs, parameters and code unchanged)" if r.get("reused") else "")
                       for r in results)
     parts.append(f"<footer class='meta'>Runs: {runs}. Inputs, versions and timings: manifest.json. "
                  "<a href='../index.html'>All months</a></footer></body></html>")
@@ -397,6 +500,7 @@ class DeckResult:
     replaced: bool = False
     kept_as: Path | None = None
     kept_existing: bool = False  # a deck for the month was there already and is kept (no ``force``)
+    up_to_date: bool = False  # ... because every notebook's inputs, parameters and code are unchanged
 
     @property
     def failed(self) -> list[str]:
@@ -423,19 +527,63 @@ def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bo
                           f"deck for {month} is left as it was.") from None
 
 
+@dataclass
+class Comparison:
+    """A month's deck in place against what a run now would depend on."""
+
+    inputs: list[dict]
+    tasks: list[dict]
+    prints: dict[str, str | None]
+    before: str | None  # SHA-256 of the month before's findings.json (the index compares with it)
+    old: dict | None = None  # the deck in place: manifest and findings
+    same: set[str] = field(default_factory=set)  # notebooks whose outputs can be reused
+    keep: bool = False  # keep the deck in place as it is
+    up_to_date: bool = False  # ... because nothing it depends on changed
+
+
+def compare(plan: DeckPlan, month: pd.Period, parent: Path, force: bool, tmp: Path | None = None,
+            timeout_s: int | None = None) -> Comparison:
+    """Which notebooks of the deck in place can be kept: those whose inputs (SHA-256),
+    resolved parameters and code are what they were at its last successful run. A deck from
+    before fingerprints is kept as it is (without ``force``)."""
+    final = parent / str(month)
+    inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
+    work = tmp or parent / ".work"
+    tasks = [{"notebook": nb, "month": str(month), "out": str(work / ".work" / nb), "timeout_s": timeout_s,
+              "where": f"params file {plan.source}, section '{nb}'", "inputs": read_by(nb, inputs),
+              "parameters": {**values, "month": str(month)}} for nb, values in plan.runs.items()]
+    code = code_version()
+    state = Comparison(inputs, tasks, {t["notebook"]: fingerprint(t, code) for t in tasks},
+                       _file_sha(parent / str(month - 1) / "findings.json"))
+    if force or not final.exists():
+        return state
+    state.old = _read_deck(final)
+    stored = (state.old or {}).get("manifest", {}).get("fingerprints")
+    if stored is None:  # a deck from before fingerprints, or unreadable: kept as it was
+        state.keep = True
+        return state
+    ok = {n["notebook"] for n in state.old["manifest"].get("notebooks", []) if n.get("status") == "ok"}
+    state.same = {nb for nb, fp in state.prints.items() if fp is not None and stored.get(nb) == fp and nb in ok
+                  and all((final / f"{nb}{sfx}").exists() for sfx in (".ipynb", ".html"))}
+    state.up_to_date = state.keep = (state.same == set(state.prints) and set(stored) == set(state.prints)
+                                     and state.old["manifest"].get("previous_findings") == state.before)
+    return state
+
+
 def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, executor, force: bool,
                  timeout_s: int | None, progress: Callable[[str], None], pdf_browser: str | None) -> DeckResult:
     final = parent / str(month)
-    if final.exists() and not force:
-        return DeckResult(folder=final, month=str(month), kept_existing=True)
+    state = compare(plan, month, parent, force, tmp, timeout_s)
+    if state.keep:
+        return DeckResult(folder=final, month=str(month), kept_existing=True, up_to_date=state.up_to_date)
+    inputs, tasks, prints, before, old, same = (state.inputs, state.tasks, state.prints, state.before, state.old,
+                                                state.same)
     tmp.mkdir()
-    inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
-    tasks = [{"notebook": nb, "month": str(month), "out": str(tmp / ".work" / nb), "timeout_s": timeout_s,
-              "where": f"params file {plan.source}, section '{nb}'", "inputs": read_by(nb, inputs),
-              "parameters": {**values, "month": str(month)}} for nb, values in plan.runs.items()]
-    results = []
+    results = [reused(t, final, old, tmp) for t in tasks if t["notebook"] in same]
+    for r in results:
+        progress(f"{month} {r['notebook']}: inputs, parameters and code unchanged; reused")
     started = time.perf_counter()
-    for r in executor.run(tasks):
+    for r in executor.run([t for t in tasks if t["notebook"] not in same] or []):
         results.append(r)
         progress(f"[{len(results)}/{len(tasks)}] {month} {r['notebook']}: {r['status']} in {r['duration_s']:.1f} s "
                  f"(elapsed {time.perf_counter() - started:.1f} s)")
@@ -460,7 +608,11 @@ def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, exec
         "parameters": redact({"data": plan.data, "min_cell_size": plan.min_cell_size,
                               "notebooks": {t["notebook"]: t["parameters"] for t in tasks}}),
         "inputs": inputs,
-        "notebooks": [{k: r[k] for k in ("notebook", "status", "error", "start", "end", "duration_s")} for r in results],
+        "notebooks": [{**{k: r[k] for k in ("notebook", "status", "error", "start", "end", "duration_s")},
+                       "reused": bool(r.get("reused"))} for r in results],
+        # what each notebook's run depended on (inputs, parameters, code); a rerun skips matching ones
+        "fingerprints": prints,
+        "previous_findings": before,
     }
     (tmp / "findings.json").write_text(findings_mod.dumps(merged), encoding="utf-8")
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -482,7 +634,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, exec
         result.kept_as = kept
         return result
     try:
-        result.replaced = publish(tmp, final, force)
+        result.replaced = publish(tmp, final, force or old is not None)
     except FileExistsError:  # another run published first (where file locks do not reach, e.g. some NFS)
         return DeckResult(folder=final, month=str(month), kept_existing=True)
     return result
@@ -527,9 +679,20 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     if not os.environ.get(KEY_ENV):
         say(DEFAULT_KEY_WARNING)  # on the terminal, and in the manifest's run record
-    with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
-        months_to_run = check_inputs(plan, plan.months)
-        results = [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser) for m in months_to_run]
+    parent = out_dir / plan.name
+    cached = None if force else checked_before(plan, parent)
+    results = None
+    if cached is not None:  # inputs and code as at the last check: are the decks up to date as well?
+        months_to_run = _months_in(plan, *cached)
+        states = {m: compare(plan, m, parent, False) for m in months_to_run}
+        if all(st.up_to_date for st in states.values()):
+            results = [DeckResult(folder=parent / str(m), month=str(m), kept_existing=True, up_to_date=True)
+                       for m in months_to_run]
+    if results is None:
+        with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
+            months_to_run = check_inputs(plan, plan.months, parent)
+            results = [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser)
+                       for m in months_to_run]
     # once per command, not per month of a backfill: every month's deck and the tracked metrics' trends
     # (replaced in one step, so a concurrent run for another month cannot leave it half-written)
     archive.write(out_dir / plan.name, plan.name)

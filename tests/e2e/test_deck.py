@@ -464,3 +464,38 @@ def test_same_inputs_give_byte_identical_findings(synthetic, tmp_path):
     assert runs[0] == runs[1]
     found = json.loads(runs[0])
     assert found["attrition_survival"]["clustered_exit_p"] is not None  # the seeded permutation test ran
+
+
+# --------------------------------------------------------------------------- unchanged work skipped
+def test_an_unchanged_rerun_is_skipped_and_a_changed_notebook_alone_reruns(small_data, tmp_path):
+    out, data = tmp_path / "out", tmp_path / "data"
+    shutil.copytree(small_data, data)
+    params = deck_params(tmp_path, data=str(data), notebooks={"data_overview": {}, "attrition_survival": {}})
+    assert run_cli("deck", "--params", str(params), "--out", str(out)).code == 0
+    folder = out / "monthly" / MONTH
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    again = run_cli("deck", "--params", str(params), "--out", str(out))
+    assert again.code == 0 and "up to date" in again.out and "kept as it is" in again.out, again.text
+    assert "running" not in again.err and "[1/" not in again.err  # no notebook ran
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    overview_html = (folder / "data_overview.html").read_bytes()
+    # one notebook's parameter changes: only it runs again, the other's outputs are carried over
+    params = deck_params(tmp_path, data=str(data),
+                         notebooks={"data_overview": {}, "attrition_survival": {"window_months": 12}})
+    third = run_cli("deck", "--params", str(params), "--out", str(out))
+    assert third.code == 0 and "1 of 2 notebooks reused" in third.out, third.text
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {n["notebook"]: n["reused"] for n in manifest["notebooks"]} == {"data_overview": True,
+                                                                         "attrition_survival": False}
+    assert (folder / "data_overview.html").read_bytes() == overview_html
+    found = json.loads((folder / "findings.json").read_text())
+    assert found["attrition_survival"]["window_start"] == "2025-11-01" and found["data_overview"]
+    # a table both read changes in place (same path): both run again; --force reruns everything
+    agents = pd.read_parquet(data / "agents.parquet")
+    agents.loc[0, "site"] = next(s for s in agents["site"].unique() if s != agents.loc[0, "site"])
+    agents.to_parquet(data / "agents.parquet", index=False)
+    fourth = run_cli("deck", "--params", str(params), "--out", str(out))
+    assert fourth.code == 0 and "reused" not in fourth.out and "deck written" in fourth.out, fourth.text
+    forced = run_cli("deck", "--params", str(params), "--out", str(out), "--force")
+    assert forced.code == 0
+    assert not any(n["reused"] for n in json.loads((folder / "manifest.json").read_text())["notebooks"])
