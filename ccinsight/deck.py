@@ -542,10 +542,11 @@ class Comparison:
 
 
 def compare(plan: DeckPlan, month: pd.Period, parent: Path, force: bool, tmp: Path | None = None,
-            timeout_s: int | None = None) -> Comparison:
+            timeout_s: int | None = None, pdf: bool = False) -> Comparison:
     """Which notebooks of the deck in place can be kept: those whose inputs (SHA-256),
     resolved parameters and code are what they were at its last successful run. A deck from
-    before fingerprints is kept as it is (without ``force``)."""
+    before fingerprints is kept as it is (without ``force``); one without the deck.pdf now
+    asked for (``pdf``) is rebuilt."""
     final = parent / str(month)
     inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
     work = tmp or parent / ".work"
@@ -560,20 +561,21 @@ def compare(plan: DeckPlan, month: pd.Period, parent: Path, force: bool, tmp: Pa
     state.old = _read_deck(final)
     stored = (state.old or {}).get("manifest", {}).get("fingerprints")
     if stored is None:  # a deck from before fingerprints, or unreadable: kept as it was
-        state.keep = True
+        state.keep = not pdf or (final / "deck.pdf").exists()
         return state
     ok = {n["notebook"] for n in state.old["manifest"].get("notebooks", []) if n.get("status") == "ok"}
     state.same = {nb for nb, fp in state.prints.items() if fp is not None and stored.get(nb) == fp and nb in ok
                   and all((final / f"{nb}{sfx}").exists() for sfx in (".ipynb", ".html"))}
     state.up_to_date = state.keep = (state.same == set(state.prints) and set(stored) == set(state.prints)
-                                     and state.old["manifest"].get("previous_findings") == state.before)
+                                     and state.old["manifest"].get("previous_findings") == state.before
+                                     and (not pdf or (final / "deck.pdf").exists()))
     return state
 
 
 def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, executor, force: bool,
                  timeout_s: int | None, progress: Callable[[str], None], pdf_browser: str | None) -> DeckResult:
     final = parent / str(month)
-    state = compare(plan, month, parent, force, tmp, timeout_s)
+    state = compare(plan, month, parent, force, tmp, timeout_s, pdf=pdf_browser is not None)
     if state.keep:
         return DeckResult(folder=final, month=str(month), kept_existing=True, up_to_date=state.up_to_date)
     inputs, tasks, prints, before, old, same = (state.inputs, state.tasks, state.prints, state.before, state.old,
@@ -583,7 +585,7 @@ def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, exec
     for r in results:
         progress(f"{month} {r['notebook']}: inputs, parameters and code unchanged; reused")
     started = time.perf_counter()
-    for r in executor.run([t for t in tasks if t["notebook"] not in same] or []):
+    for r in executor.run([t for t in tasks if t["notebook"] not in same]):
         results.append(r)
         progress(f"[{len(results)}/{len(tasks)}] {month} {r['notebook']}: {r['status']} in {r['duration_s']:.1f} s "
                  f"(elapsed {time.perf_counter() - started:.1f} s)")
@@ -684,7 +686,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     results = None
     if cached is not None:  # inputs and code as at the last check: are the decks up to date as well?
         months_to_run = _months_in(plan, *cached)
-        states = {m: compare(plan, m, parent, False) for m in months_to_run}
+        states = {m: compare(plan, m, parent, False, pdf=pdf) for m in months_to_run}
         if all(st.up_to_date for st in states.values()):
             results = [DeckResult(folder=parent / str(m), month=str(m), kept_existing=True, up_to_date=True)
                        for m in months_to_run]
