@@ -685,11 +685,14 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     cached = None if force else checked_before(plan, parent)
     results = None
     if cached is not None:  # inputs and code as at the last check: are the decks up to date as well?
-        months_to_run = _months_in(plan, *cached)
-        states = {m: compare(plan, m, parent, False, pdf=pdf) for m in months_to_run}
-        if all(st.up_to_date for st in states.values()):
-            results = [DeckResult(folder=parent / str(m), month=str(m), kept_existing=True, up_to_date=True)
-                       for m in months_to_run]
+        months_to_run, kept = _months_in(plan, *cached), []
+        for m in months_to_run:  # under the month's lock, which also clears what killed runs left
+            with leftovers.exclusive(parent, str(m), f"the {plan.name} deck for {m} in {display_path(parent)}", say):
+                if not compare(plan, m, parent, False, pdf=pdf).up_to_date:
+                    break
+            kept.append(DeckResult(folder=parent / str(m), month=str(m), kept_existing=True, up_to_date=True))
+        if len(kept) == len(months_to_run):
+            results = kept
     if results is None:
         with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
             months_to_run = check_inputs(plan, plan.months, parent)
