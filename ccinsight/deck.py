@@ -25,6 +25,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -132,7 +133,7 @@ def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...], parent: Path | N
     inputs' fingerprints, so a rerun on the same inputs and code need not read them again."""
     from ccinsight import data as data_mod
 
-    key = _inputs_key(plan) if parent is not None else None
+    key = _inputs_key(plan, audit.input_files(plan.data, plan.sources)) if parent is not None else None
     # the months are judged on every row as read; each notebook then cuts at its month's end
     if plan.sources:
         ds = data_mod.load(plan.data, [], optional=list(plan.sources), sources=plan.sources, as_observed=False)
@@ -159,12 +160,11 @@ def _months_in(plan: DeckPlan, first: pd.Period, latest: pd.Period, where: str =
     return chosen
 
 
-def _inputs_key(plan: DeckPlan) -> str | None:
+def _inputs_key(plan: DeckPlan, inputs: list[dict]) -> str | None:
     """SHA-256 of every input's fingerprint, the data and sources settings and the code; None
     when an input has no fingerprint (a database source: always checked again)."""
     import hashlib
 
-    inputs = audit.input_files(plan.data, plan.sources)
     if not inputs or any("sha256" not in i for i in inputs):
         return None
     text = json.dumps({"inputs": sorted((i["table"], i.get("file", ""), i["sha256"]) for i in inputs),
@@ -173,14 +173,14 @@ def _inputs_key(plan: DeckPlan) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def checked_before(plan: DeckPlan, parent: Path) -> tuple[pd.Period, pd.Period] | None:
+def checked_before(plan: DeckPlan, parent: Path, inputs: list[dict]) -> tuple[pd.Period, pd.Period] | None:
     """(first, latest complete month) of the data when they passed the check before with the
-    same inputs and code; else None."""
+    same ``inputs`` (as fingerprinted now) and code; else None."""
     try:
         seen = json.loads((parent / ".checked.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if seen.get("key") is None or seen.get("key") != _inputs_key(plan):
+    if seen.get("key") is None or seen.get("key") != _inputs_key(plan, inputs):
         return None
     return pd.Period(seen["first"], freq="M"), pd.Period(seen["latest"], freq="M")
 
@@ -192,9 +192,11 @@ def read_by(notebook: str, inputs: list[dict]) -> list[dict]:
     return [i for i in inputs if i["table"] in analysis.tables + analysis.optional_tables]
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
     """SHA-256 of the package's source (modules and templates) and the notebooks: a deck run
-    by other code is not the same run, whatever the version number says."""
+    by other code is not the same run, whatever the version number says. Computed once per
+    process (a command)."""
     import hashlib
 
     import ccinsight
@@ -542,13 +544,14 @@ class Comparison:
 
 
 def compare(plan: DeckPlan, month: pd.Period, parent: Path, force: bool, tmp: Path | None = None,
-            timeout_s: int | None = None, pdf: bool = False) -> Comparison:
+            timeout_s: int | None = None, pdf: bool = False, inputs: list[dict] | None = None) -> Comparison:
     """Which notebooks of the deck in place can be kept: those whose inputs (SHA-256),
     resolved parameters and code are what they were at its last successful run. A deck from
     before fingerprints is kept as it is (without ``force``); one without the deck.pdf now
     asked for (``pdf``) is rebuilt."""
     final = parent / str(month)
-    inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
+    if inputs is None:
+        inputs = audit.input_files(plan.data, plan.sources)  # fingerprinted before any notebook starts
     work = tmp or parent / ".work"
     tasks = [{"notebook": nb, "month": str(month), "out": str(work / ".work" / nb), "timeout_s": timeout_s,
               "where": f"params file {plan.source}, section '{nb}'", "inputs": read_by(nb, inputs),
@@ -682,13 +685,14 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     if not os.environ.get(KEY_ENV):
         say(DEFAULT_KEY_WARNING)  # on the terminal, and in the manifest's run record
     parent = out_dir / plan.name
-    cached = None if force else checked_before(plan, parent)
+    inputs = None if force else audit.input_files(plan.data, plan.sources)
+    cached = None if force else checked_before(plan, parent, inputs)
     results = None
     if cached is not None:  # inputs and code as at the last check: are the decks up to date as well?
         months_to_run, kept = _months_in(plan, *cached), []
         for m in months_to_run:  # under the month's lock, which also clears what killed runs left
             with leftovers.exclusive(parent, str(m), f"the {plan.name} deck for {m} in {display_path(parent)}", say):
-                if not compare(plan, m, parent, False, pdf=pdf).up_to_date:
+                if not compare(plan, m, parent, False, pdf=pdf, inputs=inputs).up_to_date:
                     break
             kept.append(DeckResult(folder=parent / str(m), month=str(m), kept_existing=True, up_to_date=True))
         if len(kept) == len(months_to_run):

@@ -52,17 +52,16 @@ class Metric:
     unit: str  # "share" or "seconds"
     higher_is_better: bool
     chart: str  # "p" (Laney p'-chart, counted shares) or "xmr" (individuals)
-    counted_in: str  # what n counts
 
 
 METRICS = {
-    "answer_rate": Metric("answer rate", "share", True, "p", "calls offered"),
-    "service_level": Metric("service level", "share", True, "p", "calls offered"),
-    "abandonment": Metric("abandonment", "share", False, "p", "calls offered"),
-    "occupancy": Metric("occupancy", "share", True, "xmr", "agent half hours staffed"),
-    "aht": Metric("AHT", "seconds", False, "xmr", "calls answered"),
-    "pass_rate": Metric("new-hire pass rate", "share", True, "p", "hires examined"),
-    "new_hire_attrition": Metric("90-day attrition", "share", False, "p", "hires reaching day 90"),
+    "answer_rate": Metric("answer rate", "share", True, "p"),
+    "service_level": Metric("service level", "share", True, "p"),
+    "abandonment": Metric("abandonment", "share", False, "p"),
+    "occupancy": Metric("occupancy", "share", True, "xmr"),
+    "aht": Metric("AHT", "seconds", False, "xmr"),
+    "pass_rate": Metric("new-hire pass rate", "share", True, "p"),
+    "new_hire_attrition": Metric("90-day attrition", "share", False, "p"),
 }
 #: The annual plan's targets (docs: DOMAIN notes); the others are charted, not judged, unless given.
 DEFAULT_TARGETS = {"answer_rate": 0.90, "pass_rate": 0.80, "occupancy": 0.70}
@@ -72,6 +71,14 @@ QUEUE_RATIOS = {"answer_rate": ("answered", "offered"), "service_level": ("answe
                 "aht": ("handle_time_s", "answered")}
 LEVELS = ("centre", "site", "team")
 CENTRE = "whole centre"
+
+
+def scope_name(names: Labels, level: str, scope: str) -> str:
+    """How sentences and tables name a scope: the centre, a site, or a team."""
+    if level == "centre":
+        return "the centre"
+    name = names.value(level, scope)
+    return f"team {name}" if level == "team" else name
 
 
 # --------------------------------------------------------------------------- measures
@@ -418,10 +425,7 @@ class KpiFindings(Findings):
         return METRICS[metric].label
 
     def _scope(self, row: dict) -> str:
-        if row["level"] == "centre":
-            return "the centre"
-        name = self.names.value(row["level"], row["scope"])
-        return f"team {name}" if row["level"] == "team" else name
+        return scope_name(self.names, row["level"], row["scope"])
 
     def _whose(self, row: dict) -> str:
         return self._scope(row) + "'s"
@@ -605,9 +609,6 @@ class KpiResult:
             occupancy_ceiling=self.occupancy_ceiling, overload=to_jsonable(self.overload),
             overload_tests=self.overload_tests, queue_note=self.queue_note, labels=self.names.to_json())
 
-    def _metric_name(self, metric: str) -> str:
-        return METRICS[metric].label
-
     def plot(self, metrics: tuple[str, ...] = ("answer_rate", "occupancy", "pass_rate", "service_level",
                                                "abandonment", "aht")):
         """Control charts of the centre, month by month, with each site's line and the target."""
@@ -665,12 +666,6 @@ class KpiResult:
         ax.legend(frameon=False, fontsize="small")
         return ax
 
-    def _scope_name(self, level: str, scope: str) -> str:
-        if level == "centre":
-            return "the centre"
-        name = self.names.value(level, scope)
-        return f"team {name}" if level == "team" else name
-
     def checks_table(self):
         """Plan-do-check-act: every target missed beyond noise, by how much, for how long, and
         what else the data show for its scope."""
@@ -679,8 +674,8 @@ class KpiResult:
         c = self.checks
         fmt = {m: wording.FORMATS[METRICS[m].unit] for m in METRICS}
         frame = pd.DataFrame({
-            "scope": [self._scope_name(lv, sc) for lv, sc in zip(c["level"], c["scope"])],
-            "KPI": c["metric"].map(self._metric_name),
+            "scope": [scope_name(self.names, lv, sc) for lv, sc in zip(c["level"], c["scope"])],
+            "KPI": c["metric"].map(lambda m: METRICS[m].label),
             "value": [fmt[m](v) for m, v in zip(c["metric"], c["value"])],
             "target": [fmt[m](v) for m, v in zip(c["metric"], c["target"])],
             "months in a row": c["run"],
@@ -701,8 +696,8 @@ class KpiResult:
         from ccinsight.tables import reviewer_html
 
         card = self.scorecard[self.scorecard["level"] != "team"].copy()
-        card["scope"] = [self._scope_name(lv, s) for lv, s in zip(card["level"], card["scope"])]
-        card["KPI"] = card["metric"].map(self._metric_name)
+        card["scope"] = [scope_name(self.names, lv, s) for lv, s in zip(card["level"], card["scope"])]
+        card["KPI"] = card["metric"].map(lambda m: METRICS[m].label)
         shares = card[card["metric"].map(lambda m: METRICS[m].unit == "share")]
         table = shares[["scope", "KPI", "value", "low", "high", "target", "status", "run", "n"]]
         return f"<p>{html.escape(self.caption())}</p>" + reviewer_html(
