@@ -72,7 +72,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(ds.report)
     if ds.report.ok:
         needed = {"agents", "training", "performance", "outbound_calls"}
-        if needed <= set(ds.tables):
+        if needed <= set(ds.rows()):
             from ccinsight.analyses.overview import describe
 
             print(describe(data.cut(ds, None)).text())

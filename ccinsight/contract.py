@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -238,6 +238,21 @@ class ValidationReport:
 
     def add(self, *args, **kwargs) -> None:
         self.problems.append(Problem(*args, **kwargs))
+
+    def merge(self, other: "ValidationReport") -> None:
+        """Add ``other``'s problems; one already here (same table, column, rule and source)
+        gains the other's rows and keeps its own examples."""
+        at = {(p.table, p.column, p.rule, p.source): i for i, p in enumerate(self.problems)}
+        for p in other.problems:
+            i = at.get((p.table, p.column, p.rule, p.source))
+            if i is None:
+                at[(p.table, p.column, p.rule, p.source)] = len(self.problems)
+                self.problems.append(p)
+            else:
+                mine = self.problems[i]
+                self.problems[i] = Problem(mine.table, mine.column, mine.rule, mine.n_rows + p.n_rows,
+                                           mine.examples or p.examples, mine.source)
+        self.rows.update(other.rows)
 
     def __str__(self) -> str:
         if self.ok:
@@ -466,13 +481,13 @@ def coerce_table(table: Table, df: pd.DataFrame, report: ValidationReport,
     return out, unparsed
 
 
-def _schema(table: Table, df: pd.DataFrame) -> pa.DataFrameSchema:
+def _schema(table: Table, df: pd.DataFrame, unique: bool = True) -> pa.DataFrameSchema:
     columns = {
         f.name: pa.Column(nullable=f.nullable, checks=list(f.checks),
-                          unique=(table.key == (f.name,)), required=False)
+                          unique=unique and table.key == (f.name,), required=False)
         for f in table.fields if f.name in df.columns
     }
-    key = list(table.key) if len(table.key) > 1 and set(table.key) <= set(df.columns) else None
+    key = list(table.key) if unique and len(table.key) > 1 and set(table.key) <= set(df.columns) else None
     return pa.DataFrameSchema(columns, unique=key)
 
 
@@ -487,15 +502,16 @@ def _key_text(values) -> str:
 
 
 def check_rules(table: Table, df: pd.DataFrame, report: ValidationReport, source: str | None,
-                unparsed: dict[str, pd.Index] | None = None) -> None:
+                unparsed: dict[str, pd.Index] | None = None, unique: bool = True) -> None:
     """Run the per-column value rules (pandera) and add every failure to ``report``.
 
     Rows in ``unparsed`` were already reported as unreadable; they are not reported
-    again as empty.
+    again as empty. ``unique=False`` leaves the key's uniqueness to the caller (a table
+    checked in batches: :func:`check_key_in_file`).
     """
     unparsed = unparsed or {}
     try:
-        _schema(table, df).validate(df, lazy=True)
+        _schema(table, df, unique).validate(df, lazy=True)
     except SchemaErrors as err:
         cases = err.failure_cases
         drop = pd.Series(False, index=cases.index)
@@ -519,7 +535,7 @@ def check_rules(table: Table, df: pd.DataFrame, report: ValidationReport, source
 
 
 def check_table(table: Table, df: pd.DataFrame, report: ValidationReport,
-                source: str | None = None) -> pd.DataFrame:
+                source: str | None = None, unique: bool = True) -> pd.DataFrame:
     """Check one table (columns, types, rules) and return it in contract types."""
     report.rows[table.name] = len(df)
     if len(df) == 0:
@@ -527,16 +543,80 @@ def check_table(table: Table, df: pd.DataFrame, report: ValidationReport,
         return df
     check_columns(table, df, report, source)
     typed, unparsed = coerce_table(table, df, report, source)
-    check_rules(table, typed, report, source, unparsed)
+    check_rules(table, typed, report, source, unparsed, unique)
     _check_within_table(table.name, typed, report, source)
     return typed
 
 
-def _rows(report: ValidationReport, table: str, column: str, mask: pd.Series, values: pd.Series,
+def check_in_batches(table: Table, batches: Iterable[pd.DataFrame], report: ValidationReport,
+                     source: str | None = None, agents: pd.DataFrame | None = None
+                     ) -> Iterator[pd.DataFrame]:
+    """Check a table a batch of rows at a time, yielding each batch in contract types.
+
+    The rules are those of :func:`check_table` and the cross-table rules against
+    ``agents`` (typed); a rule broken in several batches is reported once, with the rows
+    of every batch counted and the first batch's examples. The key's uniqueness spans
+    batches, so it is left to :func:`check_key_in_file`.
+    """
+    found = ValidationReport()
+    rows = 0
+    for batch in batches:
+        part = ValidationReport()
+        typed = check_table(table, batch, part, source, unique=False) if len(batch) else batch
+        if agents is not None and len(batch):
+            check_cross_tables({"agents": agents, table.name: typed}, part, {table.name: source})
+        found.merge(part)
+        rows += len(batch)
+        yield typed
+    if rows == 0:
+        found.add(table.name, None, "the table has no rows", 0, source=source)
+    report.merge(found)
+    report.rows[table.name] = rows
+
+
+def check_key_in_file(table: Table, relation: str, report: ValidationReport, source: str | None = None,
+                      memory: str = "512MB") -> None:
+    """Report key values that occur more than once in a file (a DuckDB aggregation over
+    ``relation``, within ``memory``: larger work spills to disk), as :func:`check_rules`
+    reports them in a frame."""
+    import tempfile
+
+    import duckdb
+
+    from ccinsight.readers import duckdb_query
+
+    key = ", ".join(f'"{k}"' for k in table.key)
+    sql = f"""WITH dup AS (SELECT {key}, count(*) AS n FROM {relation} WHERE {' AND '.join(f'"{k}" IS NOT NULL'
+                                                                                  for k in table.key)}
+                     GROUP BY ALL HAVING count(*) > 1)
+        SELECT (SELECT coalesce(sum(n), 0) FROM dup) AS rows, * EXCLUDE (n) FROM (SELECT * FROM dup LIMIT 5)"""
+    try:
+        with tempfile.TemporaryDirectory(prefix="ccinsight-duckdb-") as spill:
+            found = duckdb_query(sql, settings={"memory_limit": memory, "temp_directory": spill})
+    except duckdb.Error as err:
+        report.add(table.name, ", ".join(table.key), f"the key could not be checked: {str(err).splitlines()[0]}",
+                   0, source=source)
+        return
+    if found.empty or not int(found["rows"].iloc[0]):
+        return
+    values = found.drop(columns="rows")
+    if len(table.key) == 1:
+        report.add(table.name, table.key[0], _PANDERA_WORDS["field_uniqueness"], int(found["rows"].iloc[0]),
+                   examples(values[table.key[0]]), source)
+    else:
+        report.add(table.name, ", ".join(table.key), "duplicate rows for the same " + " and ".join(table.key),
+                   int(found["rows"].iloc[0]),
+                   "; ".join(dict.fromkeys(_key_text(r) for r in values.itertuples(index=False))), source)
+
+
+def _rows(report: ValidationReport, table: str, column: str, mask: pd.Series, values,
           rule: str, source: str | None) -> None:
+    """Report the rows in ``mask``; ``values`` (a Series, or a function of the rows' frame
+    positions giving one) shows examples of them."""
     mask = mask.fillna(False).astype(bool)
     if mask.any():
-        report.add(table, column, rule, int(mask.sum()), examples(values[mask]), source)
+        shown = values(mask.to_numpy().nonzero()[0][:50]) if callable(values) else values[mask]
+        report.add(table, column, rule, int(mask.sum()), examples(shown), source)
 
 
 def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, source: str | None) -> None:
@@ -545,10 +625,12 @@ def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, s
     if name == "agents" and {"hire_date", "exit_date", "agent_id"} <= cols:
         before = df["exit_date"] < df["hire_date"]
         _rows(report, name, "exit_date", before,
-              df["agent_id"].astype(str) + " exit " + df["exit_date"].astype(str).str[:10]
-              + " < hire " + df["hire_date"].astype(str).str[:10],
+              lambda rows: (df["agent_id"].iloc[rows].astype(str) + " exit "
+                            + df["exit_date"].iloc[rows].astype(str).str[:10]
+                            + " < hire " + df["hire_date"].iloc[rows].astype(str).str[:10]),
               "exit date before the hire date", source)
-        _rows(report, name, "hire_date", df["hire_date"] > today, df["hire_date"].astype(str).str[:10],
+        _rows(report, name, "hire_date", df["hire_date"] > today,
+              lambda rows: df["hire_date"].iloc[rows].astype(str).str[:10],
               "hire date in the future", source)
         if "exit_type" in cols:
             _rows(report, name, "exit_type", df["exit_date"].notna() & df["exit_type"].isna(),
@@ -561,8 +643,11 @@ def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, s
               df["call_id"] if "call_id" in cols else df.index.to_series(),
               "calls converted although not accepted", source)
     if name == "queue_intervals":
-        where = (df["queue"].astype(str) + " " + df["interval_start"].astype(str).str[:16]) \
-            if {"queue", "interval_start"} <= cols else df.index.to_series()
+        def where(rows):  # made for the examples only: a string per row of a large table is slow
+            if {"queue", "interval_start"} <= cols:
+                some = df.iloc[rows]
+                return some["queue"].astype(str) + " " + some["interval_start"].astype(str).str[:16]
+            return df.index.to_series().iloc[rows]
         for column, more, than, rule in (
                 ("answered", df.get("answered", 0) + df.get("abandoned", 0), df.get("offered"),
                  "answered and abandoned add up to more than offered"),
@@ -575,9 +660,10 @@ def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, s
         if "interval_start" in cols and pd.api.types.is_datetime64_any_dtype(df["interval_start"]):
             start = df["interval_start"]
             _rows(report, name, "interval_start", (start.dt.minute % 30 != 0) | (start.dt.second != 0),
-                  start.astype(str).str[:19], "intervals that do not start on the hour or half hour", source)
-            _rows(report, name, "interval_start", start > today + pd.Timedelta(days=1), start.astype(str).str[:16],
-                  "intervals in the future", source)
+                  lambda rows: start.iloc[rows].astype(str).str[:19],
+                  "intervals that do not start on the hour or half hour", source)
+            _rows(report, name, "interval_start", start > today + pd.Timedelta(days=1),
+                  lambda rows: start.iloc[rows].astype(str).str[:16], "intervals in the future", source)
     if name == "outbound_calls" and "started_at" in cols:
         _rows(report, name, "started_at", df["started_at"] > today + pd.Timedelta(days=1),
               df["started_at"], "calls in the future", source)
@@ -609,7 +695,7 @@ def check_cross_tables(tables: dict[str, pd.DataFrame], report: ValidationReport
         hired = perf["agent_id"].astype("string").map(hire)
         early = perf["month"] < hired.dt.to_period("M").dt.to_timestamp()
         _rows(report, "performance", "month", early,
-              perf["agent_id"].astype(str) + " " + perf["month"].astype(str).str[:7],
+              lambda rows: perf["agent_id"].iloc[rows].astype(str) + " " + perf["month"].iloc[rows].astype(str).str[:7],
               "months before the agent was hired", sources.get("performance"))
     training = tables.get("training")
     if training is not None and {"agent_id", "training_end_date"} <= set(training.columns) and len(training) \

@@ -20,7 +20,72 @@ from ccinsight.config import display_path, project_root, resolve_path
 from ccinsight.errors import DataError
 from ccinsight.labels import Labels
 from ccinsight.labels import parse as parse_labels
-from ccinsight.readers import read_table, table_file
+from ccinsight.readers import duckdb_relation, read_batches, read_table, table_file
+
+
+#: Tables that grow with the calls, with the date-time they are cut on and what a row is.
+#: From a data folder they are checked a batch of rows at a time and kept as their file
+#: (:class:`Held`): the analyses aggregate them with DuckDB, so memory does not grow with them.
+HELD_TABLES = {"outbound_calls": ("started_at", "call(s)")}
+
+
+@dataclass(frozen=True)
+class Held:
+    """A table kept as its file: its rows and empty values counted per day of its date-time,
+    which is all the data overview and the months need (and can be cut at any day)."""
+
+    table: str
+    path: Path
+    columns: tuple[str, ...]
+    by_day: pd.DataFrame  # index: day; "rows", then the empty values of each column
+
+    @classmethod
+    def count(cls, table: str, path: Path, batches: Iterable[pd.DataFrame]) -> "Held":
+        """Count the rows and empty values of each (contract-typed) batch per day."""
+        time, _ = HELD_TABLES[table]
+        total, columns = None, ()
+        for batch in batches:
+            columns = tuple(str(c) for c in batch.columns)
+            if time not in batch or not pd.api.types.is_datetime64_any_dtype(batch[time]):
+                continue  # reported by the contract check
+            day = batch[time].dt.normalize().to_numpy()
+            counts = batch.isna().groupby(day).sum()
+            counts.insert(0, "rows", batch.groupby(day).size())
+            total = counts if total is None else total.add(counts, fill_value=0)
+        if total is None:
+            total = pd.DataFrame(columns=["rows", *columns], index=pd.DatetimeIndex([]))
+        return cls(table, path, columns, total.astype("int64").sort_index())
+
+    @property
+    def rows(self) -> int:
+        return int(self.by_day["rows"].sum())
+
+    @property
+    def first(self) -> pd.Timestamp | None:
+        return self.by_day.index.min() if len(self.by_day) else None
+
+    @property
+    def last(self) -> pd.Timestamp | None:
+        return self.by_day.index.max() if len(self.by_day) else None
+
+    def missing(self) -> pd.Series:
+        """Empty values per column."""
+        return self.by_day.drop(columns="rows").sum().reindex(list(self.columns), fill_value=0).astype(int)
+
+    def per_month(self) -> pd.Series:
+        """Rows per calendar month."""
+        return self.by_day["rows"].groupby(self.by_day.index.to_period("M")).sum()
+
+    def cut(self, as_of: pd.Timestamp) -> tuple["Held", list[str]]:
+        """The rows up to the end of the day ``as_of``, and the note :func:`ccinsight.period.as_observed`
+        writes for rows left out."""
+        later = self.by_day.index > pd.Timestamp(as_of).normalize()
+        if not later.any():
+            return self, []
+        what = HELD_TABLES[self.table][1]
+        note = (f"{self.table}: {int(self.by_day.loc[later, 'rows'].sum()):,} {what} after "
+                f"{pd.Timestamp(as_of).date()} left out (not known by then).")
+        return replace(self, by_day=self.by_day.loc[~later]), [note]
 
 
 @dataclass
@@ -41,6 +106,8 @@ class Dataset:
     snapshot: pd.Timestamp | None = None
     #: How reports name columns and values, and the currency (a params file's ``labels``).
     labels: Labels = field(default_factory=Labels)
+    #: Large tables checked in batches and kept as their files (:data:`HELD_TABLES`).
+    held: dict[str, Held] = field(default_factory=dict)
 
     @property
     def calendar(self) -> bool:
@@ -48,6 +115,10 @@ class Dataset:
         return self.snapshot is None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self.held:
+            raise DataError(f"The table '{name}' ({display_path(self.held[name].path)}) is checked in batches and "
+                            "kept as its file, not loaded: aggregate it with DuckDB "
+                            "(ccinsight.readers.duckdb_relation).")
         try:
             return self.tables[name]
         except KeyError:
@@ -56,13 +127,20 @@ class Dataset:
                             f"loaded: {', '.join(self.tables) or 'none'}.") from None
 
     def __contains__(self, name: str) -> bool:
-        return name in self.tables
+        return name in self.tables or name in self.held
 
     def _date_columns(self):
         for name, df in self.tables.items():
             for f in contract.TABLES[name].fields:
                 if f.name in df and f.dtype in ("date", "datetime", "month") and df[f.name].notna().any():
                     yield f, df[f.name]
+        for name, held in self.held.items():
+            if held.first is not None:
+                yield contract.TABLES[name].field(HELD_TABLES[name][0]), pd.Series([held.first, held.last])
+
+    def rows(self) -> dict[str, int]:
+        """Rows of each table, loaded or held."""
+        return {n: len(df) for n, df in self.tables.items()} | {n: h.rows for n, h in self.held.items()}
 
     def last_day(self) -> pd.Timestamp:
         """The last day the loaded tables cover (a ``month`` column covers its whole month)."""
@@ -97,7 +175,7 @@ class Dataset:
         return self.snapshot if self.snapshot is not None else period_mod.month_end(self.period)
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{n} {len(df):,} rows" for n, df in self.tables.items())
+        sizes = ", ".join(f"{n} {k:,} rows" for n, k in self.rows().items())
         return f"Dataset({', '.join(self.sources.values()) or 'in memory'}: {sizes}; as of {self.as_of.date()})"
 
     def provenance(self) -> dict:
@@ -176,7 +254,11 @@ def cut(ds: Dataset, month: pd.Period | None) -> Dataset:
         raise DataError(f"The data ({', '.join(ds.sources.values())}) end on {ds.last_day().date()}: "
                         f"{month} is not complete in it; the latest complete month is {latest}.")
     tables, notes = period_mod.as_observed(ds.tables, period_mod.month_end(month))
-    return replace(ds, tables=tables, notes=ds.notes + notes, month=month)
+    held = {}
+    for name, h in ds.held.items():
+        held[name], more = h.cut(period_mod.month_end(month))
+        notes += more
+    return replace(ds, tables=tables, held=held, notes=ds.notes + notes, month=month)
 
 
 def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool) -> Dataset:
@@ -195,7 +277,8 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
                 skipped[name] = f"no {name} file in {display_path(root)}"
             continue
         files[name] = path
-        frames[name] = read_table(path, name)
+        if name not in HELD_TABLES:
+            frames[name] = read_table(path, name)
     if missing:
         found = sorted(p.name for p in root.iterdir() if p.is_file())
         listed = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
@@ -204,9 +287,24 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
                         f"files found: {listed or 'none'}.")
     shown = {n: display_path(p) for n, p in files.items()}
     typed, report = contract.validate(frames, shown)
+    held = {name: _check_held(name, path, typed.get("agents"), report, shown[name])
+            for name, path in files.items() if name in HELD_TABLES}
+    report.rows = {n: report.rows[n] for n in files if n in report.rows}  # in the contract's order
     if validate:
         report.raise_if_failed()
-    return Dataset(root=root, tables=typed, files=files, report=report, sources=shown, skipped=skipped)
+    return Dataset(root=root, tables=typed, files=files, report=report, sources=shown, skipped=skipped, held=held)
+
+
+def _check_held(name: str, path: Path, agents: pd.DataFrame | None, report: contract.ValidationReport,
+                shown: str) -> Held:
+    """Check a large table a batch at a time (key uniqueness by DuckDB over the file) and
+    count what the overview needs on the way: memory is bounded by a batch, not the table."""
+    table = contract.TABLES[name]
+    checked = contract.check_in_batches(table, read_batches(path, name), report, shown, agents)
+    held = Held.count(name, path, checked)
+    if set(table.key) <= set(held.columns):
+        contract.check_key_in_file(table, duckdb_relation(path), report, shown)
+    return held
 
 
 def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str], validate: bool) -> Dataset:

@@ -11,8 +11,9 @@ import glob as globmod
 import hashlib
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 from urllib.parse import quote
 
 import pandas as pd
@@ -38,6 +39,10 @@ def table_file(root: Path, name: str) -> Path | None:
     return None
 
 
+#: Rows read at a time from a table checked in batches (:func:`read_batches`).
+BATCH_ROWS = 500_000
+
+
 def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Read one table file; problems become a DataError naming the file.
 
@@ -50,18 +55,62 @@ def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> 
     columns
         Read only these columns when present (Parquet only; CSV reads all).
     """
-    shown = display_path(path)
-    if path.stat().st_size == 0:
-        raise DataError(f"{shown} (table {table}) is an empty file: expected a header row and data.")
-    try:
+    with _read_errors(path, table):
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             names = pq.read_schema(path).names
-            _no_duplicate_columns(names, f"{shown} (table {table})")
+            _no_duplicate_columns(names, f"{display_path(path)} (table {table})")
             cols = [c for c in columns if c in names] if columns is not None else None
             return pd.read_parquet(path, columns=cols)
         return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
+
+
+def read_batches(path: Path, table: str, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Read one table file ``rows`` (default :data:`BATCH_ROWS`) rows at a time (row labels
+    continue from batch to batch), so a table of any length is checked in bounded memory;
+    problems as :func:`read_table`."""
+    rows = rows or BATCH_ROWS
+    start = 0
+    with _read_errors(path, table):
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            file = pq.ParquetFile(path)
+            _no_duplicate_columns(file.schema_arrow.names, f"{display_path(path)} (table {table})")
+            batches = _joined(file.iter_batches(batch_size=rows), rows, file.schema_arrow)
+        else:
+            batches = pd.read_csv(path, encoding="utf-8-sig", low_memory=False, chunksize=rows)
+        for batch in batches:
+            batch.index = pd.RangeIndex(start, start + len(batch))
+            start += len(batch)
+            yield batch
+
+
+def _joined(batches, rows: int, schema) -> Iterator[pd.DataFrame]:
+    """Record batches (one or more per Parquet row group) joined into frames of about ``rows`` rows."""
+    import pyarrow as pa
+
+    part, n = [], 0
+    for batch in batches:
+        part.append(batch)
+        n += batch.num_rows
+        if n >= rows:
+            yield pa.Table.from_batches(part, schema=schema).to_pandas()
+            part, n = [], 0
+    if part:
+        yield pa.Table.from_batches(part, schema=schema).to_pandas()
+
+
+@contextmanager
+def _read_errors(path: Path, table: str):
+    """Unreadable table files become one sentence naming the file."""
+    shown = display_path(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{shown} (table {table}) is an empty file: expected a header row and data.")
+    try:
+        yield
     except UnicodeDecodeError as err:
         raise DataError(f"{shown} (table {table}) is not UTF-8 text (byte {err.start}: "
                         f"{err.object[err.start:err.start + 1]!r}); save it as UTF-8 and try again.") from None
@@ -69,12 +118,13 @@ def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> 
         raise DataError(f"{shown} (table {table}) has no columns: the file holds no header row.") from None
     except pd.errors.ParserError as err:
         raise DataError(f"{shown} (table {table}) is not a well-formed CSV file: {err}".rstrip(".") + ".") from None
+    except DataError:
+        raise
     except Exception as err:  # pyarrow raises several types for corrupt files
         if path.suffix == ".parquet":
             raise DataError(f"{shown} (table {table}) could not be read as Parquet "
                             f"(truncated or not a Parquet file: {str(err).splitlines()[0]}).") from None
         raise
-
 
 
 # --------------------------------------------------------------------------- mapped sources
@@ -279,12 +329,16 @@ def duckdb_relation(path: Path) -> str:
     return f"{reader}('{str(path).replace(chr(39), chr(39) * 2)}')"
 
 
-def duckdb_query(sql: str, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Run one DuckDB query on a fresh in-memory connection (``frames`` registered by name)."""
+def duckdb_query(sql: str, frames: dict[str, pd.DataFrame] | None = None,
+                 settings: dict[str, str] | None = None) -> pd.DataFrame:
+    """Run one DuckDB query on a fresh in-memory connection (``frames`` registered by name,
+    ``settings`` such as a memory limit applied first)."""
     import duckdb
 
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
+        for name, value in (settings or {}).items():
+            con.execute(f"SET {name} = ?", [value])
         for name, frame in (frames or {}).items():
             con.register(name, frame)
         return con.execute(sql).df()

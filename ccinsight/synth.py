@@ -18,6 +18,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ccinsight import leftovers
 from ccinsight.config import DEFAULT_SEED, display_path
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 CHANNELS = ("referral", "job_board", "campus", "agency", "walk_in", "social_media", "rehire")
 
@@ -62,6 +63,11 @@ CAMPAIGNS = (
 
 #: Call volume by hour of the calling day (09:00-20:59).
 HOUR_WEIGHTS = {9: 6, 10: 10, 11: 10, 12: 7, 13: 7, 14: 10, 15: 10, 16: 10, 17: 9, 18: 8, 19: 7, 20: 6}
+#: Why customers refuse an outbound offer.
+REFUSAL_REASONS = ("too_long", "not_interested", "busy", "hung_up")
+#: Calls drawn at a time: bounds the generator's memory at any scale (a month with more
+#: calls comes in chunks).
+CALL_CHUNK = 250_000
 #: Hours when customers tolerate long calls least: the acceptance slope is steeper.
 LOW_TOLERANCE_HOURS = (12, 13, 19, 20)
 LOW_TOLERANCE_SLOPE = 1.6
@@ -407,23 +413,32 @@ def _training_and_performance(agents: pd.DataFrame, hidden: pd.DataFrame, plan: 
 
 
 # --------------------------------------------------------------------------- calls
-def _calls(agents: pd.DataFrame, training: pd.DataFrame, plan: Plan, rng: np.random.Generator
-           ) -> tuple[pd.DataFrame, dict]:
+def _calibrated_calls(plan: Plan) -> dict:
     slope, kw_convert = _calibrate_acceptance(plan)
+    return {"slope_per_min": slope, "keyword_convert_given_accept": kw_convert,
+            "convert_verbatim": dict(zip(CAMPAIGNS, np.linspace(*plan.verbatim_convert_given_accept,
+                                                                len(CAMPAIGNS))))}
+
+
+def _call_months(agents: pd.DataFrame, training: pd.DataFrame, plan: Plan, calib: dict,
+                 rng: np.random.Generator) -> Iterator[pd.DataFrame]:
+    """The outbound calls one month at a time, in time order (with the generator's
+    probabilities ``_p_accept`` and ``_p_convert``), so any scale fits in memory: a month of
+    more than ``CALL_CHUNK`` calls comes in chunks, each in time order."""
+    slope, kw_convert, convert_verbatim = (calib["slope_per_min"], calib["keyword_convert_given_accept"],
+                                           calib["convert_verbatim"])
     months = pd.period_range(pd.Timestamp(plan.start), pd.Timestamp(plan.end), freq="M")
     live_from = agents["agent_id"].map(training.set_index("agent_id")["training_end_date"]) + pd.Timedelta(days=1)
     live_to = agents["exit_date"].fillna(pd.Timestamp(plan.end))
     headcount = np.array([((live_from <= p.end_time) & (live_to >= p.start_time)).sum() for p in months])
     per_month = rng.multinomial(plan.calls, headcount / headcount.sum())
-    frames = []
     kw_start = pd.Period(plan.keyword_start, freq="M")
-    convert_verbatim = dict(zip(CAMPAIGNS, np.linspace(*plan.verbatim_convert_given_accept, len(CAMPAIGNS))))
     hours = np.array(list(HOUR_WEIGHTS))
     hour_p = np.array(list(HOUR_WEIGHTS.values())) / sum(HOUR_WEIGHTS.values())
-    for p, n in zip(months, per_month):
-        live = np.flatnonzero(((live_from <= p.end_time) & (live_to >= p.start_time)).to_numpy())
-        if n == 0 or len(live) == 0:
-            continue
+    reasons = np.array(sorted(REFUSAL_REASONS))
+
+    def draw(n: int, p: pd.Period, live: np.ndarray) -> pd.DataFrame:
+        """``n`` calls of month ``p`` by the agents ``live`` that month, in time order."""
         who = live[rng.integers(0, len(live), n)]
         lo = np.maximum(live_from.to_numpy()[who], np.datetime64(p.start_time.normalize()))
         hi = np.minimum(live_to.to_numpy()[who], np.datetime64(p.end_time.normalize()))
@@ -446,34 +461,93 @@ def _calls(agents: pd.DataFrame, training: pd.DataFrame, plan: Plan, rng: np.ran
         reason = np.where(u < p_long, "too_long",
                           np.where(u < p_long + (1 - p_long) * 0.5, "not_interested",
                                    np.where(u < p_long + (1 - p_long) * 0.8, "busy", "hung_up")))
-        frames.append(pd.DataFrame({
+        return pd.DataFrame({
             "agent_id": agents["agent_id"].to_numpy()[who],
-            "campaign": campaign,
-            "script_version": np.where(keyword, "keyword", "verbatim"),
+            "campaign": pd.Categorical(campaign, categories=sorted(CAMPAIGNS)),
+            "script_version": pd.Categorical(np.where(keyword, "keyword", "verbatim"),
+                                             categories=["keyword", "verbatim"]),
             "started_at": started,
             "talk_time_s": talk,
             "accepted": accepted,
             "converted": converted,
-            "refusal_reason": np.where(accepted, None, reason),
+            "refusal_reason": pd.Categorical(np.where(accepted, None, reason), categories=reasons),
             "_p_accept": p_accept, "_p_convert": p_accept * p_convert,
-        }))
-    calls = pd.concat(frames, ignore_index=True).sort_values("started_at", kind="stable", ignore_index=True)
-    calls.insert(0, "call_id", np.arange(1, len(calls) + 1, dtype=np.int64))
-    return calls, {"slope_per_min": slope, "keyword_convert_given_accept": kw_convert,
-                   "convert_verbatim": convert_verbatim}
+        }).sort_values("started_at", kind="stable", ignore_index=True)
+
+    for p, month_n in zip(months, per_month):
+        live = np.flatnonzero(((live_from <= p.end_time) & (live_to >= p.start_time)).to_numpy())
+        if month_n == 0 or len(live) == 0:
+            continue
+        for n in [CALL_CHUNK] * (month_n // CALL_CHUNK) + ([month_n % CALL_CHUNK] if month_n % CALL_CHUNK else []):
+            yield draw(n, p, live)
+
+
+class _CallWriter:
+    """Writes the chunks of calls to Parquet row groups as they come (call ids numbered on)
+    and sums what ``truth.json`` needs: over the last month's calls, and per campaign over
+    verbatim calls before the keyword rollout, the generator's probabilities."""
+
+    CATEGORIES = ("campaign", "script_version", "refusal_reason")
+
+    def __init__(self, path: Path, plan: Plan):
+        self.path, self.plan = path, plan
+        self.writer = None
+        self.rows = 0
+        self.last_month: dict[str, list[float]] = {}  # quantity -> [sum, count]
+        self.before_kw = pd.DataFrame(columns=["sum", "count"], dtype=float)
+
+    def _add(self, name: str, values: pd.Series) -> None:
+        total = self.last_month.setdefault(name, [0.0, 0])
+        total[0] += float(values.sum())
+        total[1] += len(values)
+
+    def mean(self, name: str) -> float:
+        """Mean of a quantity over the last month's calls."""
+        total, n = self.last_month[name]
+        return total / n
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        """Append one chunk of calls."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        chunk.insert(0, "call_id", np.arange(self.rows + 1, self.rows + len(chunk) + 1, dtype=np.int64))
+        self.rows += len(chunk)
+        before = chunk.loc[chunk["started_at"] < pd.Timestamp(self.plan.keyword_start)]
+        if len(before):
+            sums = before.groupby("campaign", observed=True)["_p_accept"].agg(["sum", "count"])
+            self.before_kw = sums.add(self.before_kw, fill_value=0) if len(self.before_kw) else sums
+        last = chunk[chunk["started_at"].dt.to_period("M") == pd.Timestamp(self.plan.end).to_period("M")]
+        if len(last):
+            keyword = last["script_version"] == "keyword"
+            self._add("p_accept_long", last.loc[last["talk_time_s"] > 300, "_p_accept"])
+            self._add("p_convert_keyword", last.loc[keyword, "_p_convert"])
+            self._add("p_convert_verbatim", last.loc[~keyword, "_p_convert"])
+        table = pa.Table.from_pandas(chunk.drop(columns=["_p_accept", "_p_convert"]), preserve_index=False)
+        for col in self.CATEGORIES:  # one dictionary type in every row group
+            table = table.set_column(table.schema.get_field_index(col), col,
+                                     table.column(col).cast(pa.dictionary(pa.int32(), pa.string())))
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 # --------------------------------------------------------------------------- inbound queue
 def _erlang_c(n: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """P(wait) for ``n`` servers at load ``a`` Erlangs (1 where n <= a), vectorised
-    through the Erlang B recursion."""
-    b = np.ones(len(a))
-    out = np.ones(len(a))
-    for k in range(1, int(n.max(initial=0)) + 1):
-        b = a * b / (k + a * b)
-        at = n == k
-        out[at] = (k * b[at]) / (k - a[at] * (1 - b[at]))
-    return np.where(n > a, np.clip(out, 0, 1), 1.0)
+    """P(wait) for ``n`` servers at load ``a`` Erlangs (1 where n <= a). Erlang B is the
+    Poisson(a) probability of n over that of at most n, so the cost does not grow with n."""
+    from scipy.stats import poisson
+
+    n, a = np.asarray(n, float), np.asarray(a, float)
+    stable = n > a
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = np.where(stable, poisson.pmf(n, a) / poisson.cdf(n, a), 1.0)
+        out = n * b / (n - a * (1 - b))
+    return np.where(stable, np.clip(np.nan_to_num(out, nan=1.0), 0, 1), 1.0)
 
 
 def _sl(n: np.ndarray, a: np.ndarray, aht: np.ndarray, plan: Plan) -> np.ndarray:
@@ -599,7 +673,7 @@ def _queue_intervals(agents: pd.DataFrame, plan: Plan, rng: np.random.Generator)
 
 
 # --------------------------------------------------------------------------- truth
-def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.DataFrame, calib: dict,
+def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: "_CallWriter", calib: dict,
            seed: int, scale: float) -> dict:
     end = pd.Timestamp(plan.end)
     last_month = end.to_period("M")
@@ -608,11 +682,8 @@ def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.Dat
     in_window = agents["hire_date"] >= window_start
     f90 = 1 - np.exp(-hidden["h90"])
     prog = agents["onboarding_program"]
-    cm = calls[calls["started_at"].dt.to_period("M") == last_month]
-    long = cm["talk_time_s"] > 300
-    kw = cm["script_version"] == "keyword"
-    before_kw = calls["started_at"] < pd.Timestamp(plan.keyword_start)
-    conv_by_campaign = {c: float(v * calls.loc[before_kw & (calls["campaign"] == c), "_p_accept"].mean())
+    before = calls.before_kw
+    conv_by_campaign = {c: float(v * before.loc[c, "sum"] / before.loc[c, "count"])
                         for c, v in calib["convert_verbatim"].items()}
     drive = agents[hidden["drive"]]
     mean_vb = plan.verbatim_mean_s
@@ -624,7 +695,7 @@ def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.Dat
                     "population named in 'populations'; estimates differ by sampling error.",
         },
         "acceptance_at_3min": plan.acceptance_at_3min,
-        "acceptance_over_5min": float(cm.loc[long, "_p_accept"].mean()),
+        "acceptance_over_5min": calls.mean("p_accept_long"),
         "acceptance_slope_per_min": calib["slope_per_min"],
         "low_tolerance_hours": list(LOW_TOLERANCE_HOURS),
         "keyword_script_version": "keyword",
@@ -635,8 +706,8 @@ def _truth(plan: Plan, agents: pd.DataFrame, hidden: pd.DataFrame, calls: pd.Dat
         "keyword_mean_talk_s": plan.keyword_mean_s,
         "conversion_before_keyword": [min(conv_by_campaign.values()), max(conv_by_campaign.values())],
         "conversion_before_keyword_by_campaign": conv_by_campaign,
-        "conversion_keyword": float(cm.loc[kw, "_p_convert"].mean()),
-        "conversion_verbatim_last_month": float(cm.loc[~kw, "_p_convert"].mean()),
+        "conversion_keyword": calls.mean("p_convert_keyword"),
+        "conversion_verbatim_last_month": calls.mean("p_convert_verbatim"),
         "process_change_date": plan.process_change_date.isoformat(),
         "r_before": plan.r_before,
         "r_after": plan.r_after,
@@ -692,9 +763,7 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
     agents, extra = _agents(plan, rng, np.random.default_rng([seed, 2]))
     hidden = extra["hidden"]
     training, performance = _training_and_performance(agents, hidden, plan, rng)
-    calls, calib = _calls(agents, training, plan, rng)
-    truth = _truth(plan, agents, hidden, calls, calib, seed, scale)
-    queue, truth["queue"] = _queue_intervals(agents, plan, np.random.default_rng([seed, 3]))
+    queue, queue_truth = _queue_intervals(agents, plan, np.random.default_rng([seed, 3]))
     agents["agent_name"] = _names(len(agents), np.random.default_rng([seed, 1]))  # own stream: effects unchanged
     tables = {
         "agents": agents[["agent_id", "agent_name", "site", "team", "hire_date", "exit_date", "exit_type",
@@ -702,13 +771,10 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
                           "certification_date"]],
         "training": training,
         "performance": performance,
-        "outbound_calls": calls.drop(columns=["_p_accept", "_p_convert"]),
         "queue_intervals": queue,
         "channels": pd.DataFrame({"hiring_channel": list(CHANNELS),
                                   "cost_per_hire": [PROFILES[c].cost_per_hire for c in CHANNELS]}),
     }
-    for col in ("campaign", "script_version", "refusal_reason"):
-        tables["outbound_calls"][col] = tables["outbound_calls"][col].astype("category")
     out = Path(out)
     # one writer at a time; a plain mkdir gives the folder the user's usual permissions (a
     # mkdtemp folder is private, 0700, and colleagues on a shared server could not read it)
@@ -718,6 +784,16 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
         try:
             for name, df in tables.items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
+            # the calls last, a month at a time: the table that grows with the scale is never whole in memory
+            calib = _calibrated_calls(plan)
+            calls = _CallWriter(tmp / "outbound_calls.parquet", plan)
+            try:
+                for chunk in _call_months(agents, training, plan, calib, rng):
+                    calls.write(chunk)
+            finally:
+                calls.close()
+            truth = _truth(plan, agents, hidden, calls, calib, seed, scale)
+            truth["queue"] = queue_truth
             (tmp / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
             (tmp / "plan.json").write_text(json.dumps(asdict(plan), indent=2, default=str) + "\n")
             if out.exists():
@@ -726,7 +802,10 @@ def generate(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0, plan
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return SynthResult(out=out, rows={n: len(df) for n, df in tables.items()}, truth=truth)
+    rows = {n: len(df) for n, df in tables.items()}
+    rows = {n: rows.get(n, calls.rows) for n in ("agents", "training", "performance", "outbound_calls",
+                                                  "queue_intervals", "channels")}
+    return SynthResult(out=out, rows=rows, truth=truth)
 
 
 def is_current(out: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> bool:

@@ -144,6 +144,16 @@ def describe(ds: Dataset, min_cell_size: int = MIN_CELL_SIZE) -> Overview:
             n = int(df[col].isna().sum())
             missing.append({"table": name, "column": col, "missing": n,
                             "missing_pct": round(100 * n / len(df), 1) if len(df) else 0.0})
+    for name, held in ds.held.items():  # large tables, counted while they were checked
+        rows.append({"table": name, "rows": held.rows, "columns": len(held.columns),
+                     "first": held.first.date() if held.first is not None else None,
+                     "last": held.last.date() if held.last is not None else None})
+        for col, n in held.missing().items():
+            missing.append({"table": name, "column": col, "missing": int(n),
+                            "missing_pct": round(100 * n / held.rows, 1) if held.rows else 0.0})
+    order = {n: i for i, n in enumerate(contract.TABLES)}
+    rows.sort(key=lambda r: order[r["table"]])
+    missing.sort(key=lambda r: order[r["table"]])
     agents = ds["agents"]
     first = min(r["first"] for r in rows if r["first"] is not None)
     months = pd.period_range(pd.Timestamp(first).to_period("M"), ds.period, freq="M")
@@ -151,9 +161,13 @@ def describe(ds: Dataset, min_cell_size: int = MIN_CELL_SIZE) -> Overview:
     monthly["hires"] = agents["hire_date"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
     monthly["exits"] = agents["exit_date"].dropna().dt.to_period("M").value_counts().reindex(months, fill_value=0)
     monthly["headcount"] = (monthly["hires"] - monthly["exits"]).cumsum()
-    calls = ds.tables.get("outbound_calls")
-    monthly["calls"] = (calls["started_at"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
-                        if calls is not None else 0)
+    if "outbound_calls" in ds.held:
+        monthly["calls"] = ds.held["outbound_calls"].per_month().reindex(months, fill_value=0)
+    elif "outbound_calls" in ds.tables:
+        calls = ds.tables["outbound_calls"]
+        monthly["calls"] = calls["started_at"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    else:
+        monthly["calls"] = 0
     monthly.index.name = "month"
     sites, _ = pool_small(agents["site"].dropna().astype(str), min_cell_size)
     return Overview(

@@ -1,0 +1,100 @@
+"""Benchmark: how `ccinsight synth`, `validate` and `deck` grow with the number of calls.
+
+For each scale (1 = the default data, about a million calls) it generates the synthetic
+centre once into ``--root`` (kept between runs; regenerated when stale), then times
+`ccinsight validate` and a cold `ccinsight deck --force` on it, each a separate process
+under GNU time for its wall time and peak memory (the largest resident set of the
+process and of any one of its workers). Then, on the default scale: an unchanged rerun of
+the deck (no --force), and a 12-month backfill against one month's deck.
+
+Targets (issue 16): validate and deck on 20M calls peak under 1 GB, on 100M calls
+complete under 2 GB; wall time no worse than linear in calls from 5M up; an unchanged
+rerun under 3 s; a 12-month backfill at most 4x one month's deck.
+
+Usage: .venv/bin/python bench/scale_bench.py [--scales 1 5 20 100] [--root DIR] [--no-backfill]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ccinsight.config import project_root
+
+
+def measured(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """(wall seconds, peak resident MB, exit code) of one command under GNU time."""
+    done = subprocess.run(["/usr/bin/time", "-v", *cmd], cwd=cwd, capture_output=True, text=True)
+    text = done.stderr
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
+    parts = [float(p) for p in wall.split(":")]
+    seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    if done.returncode:
+        print(f"  ! {' '.join(cmd[2:])} exited {done.returncode}: {text.strip().splitlines()[0][:200]}")
+    return seconds, peak, done.returncode
+
+
+def params_for(data: Path, folder: Path) -> Path:
+    """The monthly deck's params with ``data`` pointed at another folder."""
+    values = yaml.safe_load((project_root() / "params" / "monthly.yaml").read_text())
+    values["data"] = str(data)
+    values["month"] = None
+    path = folder / f"monthly-{data.name}.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[1, 5, 20, 100])
+    parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "ccinsight-scale",
+                        help="where the generated data sets are kept between runs")
+    parser.add_argument("--no-backfill", action="store_true", help="skip the rerun and backfill figures")
+    args = parser.parse_args()
+    cli = [sys.executable, "-m", "ccinsight"]
+    root = args.root.absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for scale in args.scales:
+        data = root / f"scale-{scale:g}"
+        synth = measured([*cli, "synth", "--scale", f"{scale:g}", "--out", str(data), "--if-stale"], root)
+        validate = measured([*cli, "validate", "--data", str(data)], root)
+        params = params_for(data, root)
+        deck = measured([*cli, "deck", "--params", str(params), "--out", str(root / f"out-{scale:g}"), "--force"],
+                        root)
+        rows.append({"scale": scale, "calls (M)": scale, "synth s": synth[0], "synth MB": synth[1],
+                     "validate s": validate[0], "validate MB": validate[1], "deck s": deck[0], "deck MB": deck[1],
+                     "ok": not (synth[2] or validate[2] or deck[2])})
+        print(pd.DataFrame(rows[-1:]).round(1).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    table["validate s per M calls"] = table["validate s"] / table["calls (M)"]
+    table["deck s per M calls"] = table["deck s"] / table["calls (M)"]
+    print("\nsynth, validate and cold deck by scale (1 = 1M calls; MB = peak resident set of the largest process;"
+          " synth 's' is 0 when the data were kept from an earlier run):")
+    print(table.round(2).to_string(index=False))
+    if args.no_backfill:
+        return
+    data = root / "scale-1"
+    params = params_for(data, root)
+    out = root / "out-backfill"
+    one = measured([*cli, "deck", "--params", str(params), "--out", str(out), "--force"], root)
+    again = measured([*cli, "deck", "--params", str(params), "--out", str(out)], root)
+    latest = pd.Period(subprocess.run([*cli, "validate", "--data", str(data)], capture_output=True, text=True)
+                       .stdout.split("months ")[-1].split(" to ")[-1][:7], freq="M")
+    span = f"{latest - 11}:{latest}"
+    twelve = measured([*cli, "deck", "--params", str(params), "--out", str(out), "--months", span, "--force"], root)
+    print(f"\none month's cold deck: {one[0]:.1f} s, peak {one[1]:.0f} MB")
+    print(f"unchanged rerun: {again[0]:.2f} s (target < 3 s)")
+    print(f"12-month backfill {span}: {twelve[0]:.1f} s = {twelve[0] / one[0]:.2f}x one month (target <= 4x), "
+          f"peak {twelve[1]:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
