@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -482,6 +483,15 @@ def coerce_table(table: Table, df: pd.DataFrame, report: ValidationReport,
 
 
 def _schema(table: Table, df: pd.DataFrame, unique: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema of a table's columns present in ``df``; made once per table,
+    columns and uniqueness (a new schema per batch of a large table costs memory each time)."""
+    return _schema_for(table.name, tuple(c for c in table.columns if c in df.columns), unique)
+
+
+@lru_cache(maxsize=64)
+def _schema_for(name: str, present: tuple[str, ...], unique: bool) -> pa.DataFrameSchema:
+    table = TABLES[name]
+    df = pd.DataFrame(columns=list(present))
     columns = {
         f.name: pa.Column(nullable=f.nullable, checks=list(f.checks),
                           unique=unique and table.key == (f.name,), required=False)

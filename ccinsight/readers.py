@@ -79,7 +79,9 @@ def read_batches(path: Path, table: str, rows: int | None = None) -> Iterator[pd
 
             file = pq.ParquetFile(path)
             _no_duplicate_columns(file.schema_arrow.names, f"{display_path(path)} (table {table})")
-            batches = _joined(file.iter_batches(batch_size=rows), rows, file.schema_arrow)
+            # a reader per row group: one reader over the whole file holds on to memory as it goes
+            pieces = (b for i in range(file.num_row_groups) for b in file.iter_batches(batch_size=rows, row_groups=[i]))
+            batches = _joined(pieces, rows, file.schema_arrow)
         else:
             batches = pd.read_csv(path, encoding="utf-8-sig", low_memory=False, chunksize=rows)
         for batch in batches:
