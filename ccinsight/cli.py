@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--month", help="YYYY-MM (default: the params file's month, else the latest complete "
                                       "month in the data)")
-    when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month")
+    when.add_argument("--months", help="a range YYYY-MM:YYYY-MM to backfill, one deck per month (every month's "
+                      "notebooks share the workers)")
     p.add_argument("--out", help="output folder (default: outputs in the project folder)")
     p.add_argument("--jobs", type=positive_int, help="notebooks run at once (default: the number of cores)")
     p.add_argument("--force", action="store_true",

@@ -24,6 +24,7 @@ import socket
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -511,22 +512,67 @@ class DeckResult:
 
 def build_month(plan: DeckPlan, month: pd.Period, out: Path, executor, force: bool, timeout_s: int | None,
                 progress: Callable[[str], None], pdf_browser: str | None = None) -> DeckResult:
-    """Build one month's deck; a failed write (disk full, no permission) leaves no trace.
+    """Build one month's deck (:func:`build_months` of one month)."""
+    return build_months(plan, (month,), out, executor, force, timeout_s, progress, pdf_browser)[0]
+
+
+def build_months(plan: DeckPlan, months: tuple[pd.Period, ...], out: Path, executor, force: bool,
+                 timeout_s: int | None, progress: Callable[[str], None], pdf_browser: str | None = None
+                 ) -> list[DeckResult]:
+    """Build the decks of ``months``: the notebooks to run of every month go to the workers
+    at once (a backfill's workers are not idle at the end of each month), and each month's
+    deck is put together and published as soon as its notebooks, and the month before it,
+    are done (its page compares with the month before's findings).
 
     One run at a time builds a month's deck: a second one waits for the first (saying so),
-    then finds its deck in place and keeps it unless ``force``.
+    then finds its deck in place and keeps it unless ``force``. A failed write (disk full,
+    no permission) leaves no trace of the month, and stops the run.
     """
     parent = out / plan.name
-    tmp = parent / f"{leftovers.temp_name(str(month))}{os.getpid()}"
+    building: dict[pd.Period, tuple[Comparison, Path, list[dict]]] = {}
+    done: dict[pd.Period, DeckResult] = {}
+    month = months[0]
     try:
-        with leftovers.exclusive(parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}",
-                                 progress):
-            return _build_month(plan, month, parent, tmp, executor, force, timeout_s, progress, pdf_browser)
+        with ExitStack() as locks:
+            for month in months:  # in month order, so two runs cannot each wait for the other
+                locks.enter_context(leftovers.exclusive(
+                    parent, str(month), f"the {plan.name} deck for {month} in {display_path(parent)}", progress))
+            for month in months:
+                tmp = parent / f"{leftovers.temp_name(str(month))}{os.getpid()}"
+                state = compare(plan, month, parent, force, tmp, timeout_s, pdf=pdf_browser is not None)
+                if state.keep and not (building and state.up_to_date):
+                    done[month] = DeckResult(folder=parent / str(month), month=str(month), kept_existing=True,
+                                             up_to_date=state.up_to_date)
+                    continue
+                # (up to date, but a month before it is rebuilt in this run: its page is made again)
+                tmp.mkdir()
+                reuse = [reused(t, parent / str(month), state.old, tmp) for t in state.tasks
+                         if t["notebook"] in state.same]
+                for r in reuse:
+                    progress(f"{month} {r['notebook']}: inputs, parameters and code unchanged; reused")
+                building[month] = (state, tmp, reuse)
+            to_run = [t for state, _, _ in building.values() for t in state.tasks if t["notebook"] not in state.same]
+            waiting = [m for m in months if m in building]
+            started = time.perf_counter()
+            for r in executor.run(to_run) if to_run else ():
+                month = pd.Period(r["month"], freq="M")
+                state, tmp, results = building[month]
+                results.append(r)
+                progress(f"[{len(results)}/{len(state.tasks)}] {month} {r['notebook']}: {r['status']} in "
+                         f"{r['duration_s']:.1f} s (elapsed {time.perf_counter() - started:.1f} s)")
+                while waiting and len(building[waiting[0]][2]) == len(building[waiting[0]][0].tasks):
+                    month = waiting.pop(0)
+                    done[month] = _put_together(plan, month, parent, *building[month], force, progress, pdf_browser)
+            for month in waiting:  # every notebook reused
+                done[month] = _put_together(plan, month, parent, *building[month], force, progress, pdf_browser)
     except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
         where = display_path(err.filename) if err.filename else display_path(parent)
         raise OutputError(f"Could not write the deck for {month} to {where}: {err.strerror or err}; any earlier "
                           f"deck for {month} is left as it was.") from None
+    finally:
+        for _, tmp, _ in building.values():
+            shutil.rmtree(tmp, ignore_errors=True)  # published decks are gone from here already
+    return [done[m] for m in months]
 
 
 @dataclass
@@ -575,25 +621,15 @@ def compare(plan: DeckPlan, month: pd.Period, parent: Path, force: bool, tmp: Pa
     return state
 
 
-def _build_month(plan: DeckPlan, month: pd.Period, parent: Path, tmp: Path, executor, force: bool,
-                 timeout_s: int | None, progress: Callable[[str], None], pdf_browser: str | None) -> DeckResult:
+def _put_together(plan: DeckPlan, month: pd.Period, parent: Path, state: Comparison, tmp: Path,
+                  results: list[dict], force: bool, progress: Callable[[str], None],
+                  pdf_browser: str | None) -> DeckResult:
+    """Write a month's deck from its notebooks' results (run or reused) and publish it."""
     final = parent / str(month)
-    state = compare(plan, month, parent, force, tmp, timeout_s, pdf=pdf_browser is not None)
-    if state.keep:
-        return DeckResult(folder=final, month=str(month), kept_existing=True, up_to_date=state.up_to_date)
-    inputs, tasks, prints, before, old, same = (state.inputs, state.tasks, state.prints, state.before, state.old,
-                                                state.same)
-    tmp.mkdir()
-    results = [reused(t, final, old, tmp) for t in tasks if t["notebook"] in same]
-    for r in results:
-        progress(f"{month} {r['notebook']}: inputs, parameters and code unchanged; reused")
-    started = time.perf_counter()
-    for r in executor.run([t for t in tasks if t["notebook"] not in same]):
-        results.append(r)
-        progress(f"[{len(results)}/{len(tasks)}] {month} {r['notebook']}: {r['status']} in {r['duration_s']:.1f} s "
-                 f"(elapsed {time.perf_counter() - started:.1f} s)")
+    inputs, tasks, prints, old = state.inputs, state.tasks, state.prints, state.old
+    before = _file_sha(parent / str(month - 1) / "findings.json")  # as published, maybe earlier in this run
     failed_write = next((r["output_error"] for r in results if r.get("output_error")), None)
-    if failed_write:  # one sentence for the whole deck (build_month), the earlier deck kept
+    if failed_write:  # one sentence for the whole deck (build_months), the earlier deck kept
         raise OSError(failed_write["errno"], failed_write["strerror"], failed_write["filename"])
     for r in results:
         work = tmp / ".work" / r["notebook"]
@@ -700,8 +736,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     if results is None:
         with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
             months_to_run = check_inputs(plan, plan.months, parent)
-            results = [build_month(plan, m, out_dir, executor, force, timeout_s, say, browser)
-                       for m in months_to_run]
+            results = build_months(plan, months_to_run, out_dir, executor, force, timeout_s, say, browser)
     # once per command, not per month of a backfill: every month's deck and the tracked metrics' trends
     # (replaced in one step, so a concurrent run for another month cannot leave it half-written)
     archive.write(out_dir / plan.name, plan.name)

@@ -86,6 +86,7 @@ class Plan:
     exam_day: int = 60  # certification exam, days after hire
     drive_hires: int = 300
     drive_cohorts: int = 6
+    drive_weeks: int = 6  # the drive's classes start over this many weeks, whatever the scale
     drive_start: date = date(2026, 1, 5)
     drive_site: str = "Chengdu"
     drive_schools: int = 3
@@ -222,7 +223,9 @@ def _cohorts(plan: Plan, rng: np.random.Generator) -> pd.DataFrame:
         "site": [plan.sites[i % len(plan.sites)] for i in range(plan.regular_cohorts)],
         "drive": False,
     })
-    drive_starts = pd.date_range(pd.Timestamp(plan.drive_start), periods=plan.drive_cohorts, freq="7D")
+    # a larger drive runs more classes side by side, not for longer: its weeks stay those of the plan
+    drive_starts = pd.Timestamp(plan.drive_start) + pd.to_timedelta(7 * (np.arange(plan.drive_cohorts)
+                                                                         % plan.drive_weeks), unit="D")
     drive_sizes = np.full(plan.drive_cohorts, plan.drive_hires // plan.drive_cohorts)
     drive_sizes[: plan.drive_hires - drive_sizes.sum()] += 1
     drive = pd.DataFrame({"start": drive_starts, "size": drive_sizes, "site": plan.drive_site, "drive": True})

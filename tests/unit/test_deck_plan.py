@@ -1,6 +1,10 @@
 """The deck's params file, validated as a whole before anything runs (in-process)."""
 from __future__ import annotations
 
+import hashlib
+import json
+
+import pandas as pd
 import pytest
 
 from ccinsight import deck
@@ -127,3 +131,27 @@ def test_run_task_reports_a_full_disk_and_inputs_that_changed(tmp_path, monkeypa
     (data / "agents.csv").write_text("agent_id\na2\n")  # replaced while the deck ran
     r = deck.run_task(task)
     assert r["status"] == "failed" and "agents.csv changed while the deck ran" in r["error"]
+
+
+def test_a_backfill_sends_every_month_s_notebooks_to_the_workers_at_once(tmp_path, small_data):
+    """Months x notebooks go to one pool (no idle workers at each month's end), and each
+    month is still put together after the month before, whose findings its page compares with."""
+    plan = deck.load_plan(deck_params(tmp_path, data=str(small_data), notebooks={"data_overview": {},
+                                                                                "attrition_survival": {}}))
+    months = (pd.Period("2026-05", freq="M"), pd.Period("2026-06", freq="M"), pd.Period("2026-07", freq="M"))
+    batches = []
+
+    class Recording(_Executor):
+        def run(self, tasks):
+            batches.append([(t["month"], t["notebook"]) for t in tasks])
+            # the last month's notebooks finish first: the decks must still be put together in month order
+            yield from (self.fn(t) for t in sorted(tasks, key=lambda t: t["month"], reverse=True))
+
+    out = tmp_path / "out"
+    built = deck.build_months(plan, months, out, Recording(_fake_result), False, None, lambda _: None)
+    assert len(batches) == 1 and len(batches[0]) == 6
+    assert [r.month for r in built] == ["2026-05", "2026-06", "2026-07"] and not any(r.failed for r in built)
+    for month in months[1:]:
+        manifest = json.loads((out / plan.name / str(month) / "manifest.json").read_text())
+        before = out / plan.name / str(month - 1) / "findings.json"
+        assert manifest["previous_findings"] == hashlib.sha256(before.read_bytes()).hexdigest()

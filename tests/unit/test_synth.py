@@ -271,3 +271,14 @@ def test_the_overloaded_team_runs_hot_then_loses_agents(tables, truth):
     test = stats.fisher_exact([[left[mine].sum(), (here & mine).sum() - left[mine].sum()],
                                [left[~mine].sum(), (here & ~mine).sum() - left[~mine].sum()]], alternative="greater")
     assert left[mine].sum() / (here & mine).sum() > 2 * left[~mine].sum() / (here & ~mine).sum() and test.pvalue < 0.01
+
+
+def test_a_larger_centre_hires_within_the_calendar():
+    """Scaling adds classes side by side: no class, the bulk drive's included, starts after the
+    calendar ends (at scale 100 the drive's classes once ran on, weekly, past it)."""
+    for scale in (1, 100):
+        plan = synth.Plan().scaled(scale)
+        cohorts = synth._cohorts(plan, np.random.default_rng(1))
+        assert cohorts["start"].max() <= pd.Timestamp(plan.end)
+        drive = cohorts[cohorts["drive"]]
+        assert drive["start"].max() < pd.Timestamp(plan.drive_start) + pd.Timedelta(weeks=plan.drive_weeks)
