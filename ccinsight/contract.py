@@ -585,7 +585,7 @@ def check_in_batches(table: Table, batches: Iterable[pd.DataFrame], report: Vali
 
 
 def check_key_in_file(table: Table, relation: str, report: ValidationReport, source: str | None = None,
-                      memory: str = "512MB") -> None:
+                      memory: str = "256MB") -> None:
     """Report key values that occur more than once in a file (a DuckDB aggregation over
     ``relation``, within ``memory``: larger work spills to disk), as :func:`check_rules`
     reports them in a frame."""

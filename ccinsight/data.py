@@ -287,6 +287,7 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
                         f"files found: {listed or 'none'}.")
     shown = {n: display_path(p) for n, p in files.items()}
     typed, report = contract.validate(frames, shown)
+    frames.clear()  # the tables as read are not needed now: free them before the large tables' batches
     held = {name: _check_held(name, path, typed.get("agents"), report, shown[name])
             for name, path in files.items() if name in HELD_TABLES}
     report.rows = {n: report.rows[n] for n in files if n in report.rows}  # in the contract's order
