@@ -491,13 +491,12 @@ def _schema(table: Table, df: pd.DataFrame, unique: bool = True) -> pa.DataFrame
 @lru_cache(maxsize=64)
 def _schema_for(name: str, present: tuple[str, ...], unique: bool) -> pa.DataFrameSchema:
     table = TABLES[name]
-    df = pd.DataFrame(columns=list(present))
     columns = {
         f.name: pa.Column(nullable=f.nullable, checks=list(f.checks),
                           unique=unique and table.key == (f.name,), required=False)
-        for f in table.fields if f.name in df.columns
+        for f in table.fields if f.name in present
     }
-    key = list(table.key) if unique and len(table.key) > 1 and set(table.key) <= set(df.columns) else None
+    key = list(table.key) if unique and len(table.key) > 1 and set(table.key) <= set(present) else None
     return pa.DataFrameSchema(columns, unique=key)
 
 
