@@ -339,8 +339,10 @@ def duckdb_query(sql: str, frames: dict[str, pd.DataFrame] | None = None,
 
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")  # no progress bars in notebook outputs
-        for name, value in (settings or {}).items():
-            con.execute(f"SET {name} = ?", [value])
+        for name, value in (settings or {}).items():  # our own settings (older DuckDB takes no parameters here)
+            if not re.fullmatch(r"[a-z_]+", name):
+                raise ValueError(f"not a DuckDB setting: {name!r}")
+            con.execute(f"SET {name} = '{str(value).replace(chr(39), chr(39) * 2)}'")
         for name, frame in (frames or {}).items():
             con.register(name, frame)
         return con.execute(sql).df()
