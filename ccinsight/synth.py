@@ -520,7 +520,7 @@ class _CallWriter:
         if len(before):
             sums = before.groupby("campaign", observed=True)["_p_accept"].agg(["sum", "count"])
             self.before_kw = sums.add(self.before_kw, fill_value=0) if len(self.before_kw) else sums
-        last = chunk[chunk["started_at"].dt.to_period("M") == pd.Timestamp(self.plan.end).to_period("M")]
+        last = chunk[chunk["started_at"] >= pd.Timestamp(self.plan.end).replace(day=1)]  # the calendar's last month
         if len(last):
             keyword = last["script_version"] == "keyword"
             self._add("p_accept_long", last.loc[last["talk_time_s"] > 300, "_p_accept"])
