@@ -587,13 +587,20 @@ def check_key_in_file(table: Table, relation: str, report: ValidationReport, sou
                       memory: str = "256MB") -> None:
     """Report key values that occur more than once in a file (a DuckDB aggregation over
     ``relation``, within ``memory``: larger work spills to disk), as :func:`check_rules`
-    reports them in a frame."""
+    reports them in a frame. A file lacking a key column is left to the batch check, which
+    reports missing columns."""
     import tempfile
 
     import duckdb
 
     from ccinsight.readers import duckdb_query
 
+    try:
+        present = set(duckdb_query(f"SELECT * FROM {relation} LIMIT 0").columns)
+    except duckdb.Error:
+        present = set()  # unreadable: the batch check names the file
+    if not set(table.key) <= present:
+        return
     key = ", ".join(f'"{k}"' for k in table.key)
     sql = f"""WITH dup AS (SELECT {key}, count(*) AS n FROM {relation} WHERE {' AND '.join(f'"{k}" IS NOT NULL'
                                                                                   for k in table.key)}

@@ -299,13 +299,13 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
 def _check_held(name: str, path: Path, agents: pd.DataFrame | None, report: contract.ValidationReport,
                 shown: str) -> Held:
     """Check a large table a batch at a time (key uniqueness by DuckDB over the file) and
-    count what the overview needs on the way: memory is bounded by a batch, not the table."""
+    count what the overview needs on the way: memory is bounded by a batch, not the table.
+    The key is checked first: DuckDB hands its memory back when done, pandas' batches
+    do not, so in this order the two peaks do not stack."""
     table = contract.TABLES[name]
+    contract.check_key_in_file(table, duckdb_relation(path), report, shown)
     checked = contract.check_in_batches(table, read_batches(path, name), report, shown, agents)
-    held = Held.count(name, path, checked)
-    if set(table.key) <= set(held.columns):
-        contract.check_key_in_file(table, duckdb_relation(path), report, shown)
-    return held
+    return Held.count(name, path, checked)
 
 
 def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str], validate: bool) -> Dataset:

@@ -39,8 +39,9 @@ def table_file(root: Path, name: str) -> Path | None:
     return None
 
 
-#: Rows read at a time from a table checked in batches (:func:`read_batches`).
-BATCH_ROWS = 500_000
+#: Rows read at a time from a table checked in batches (:func:`read_batches`): 200,000
+#: checks 20M calls in 0.49 GB at the speed of 500,000 (0.68 GB) or 1M (0.96 GB).
+BATCH_ROWS = 200_000
 
 
 def read_table(path: Path, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
