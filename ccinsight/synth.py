@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from ccinsight import leftovers
+from ccinsight import leftovers, queueing
 from ccinsight.config import DEFAULT_SEED, display_path
 
 #: Bump when the generated tables or truth change, so stale data sets are regenerated.
@@ -540,23 +540,9 @@ class _CallWriter:
 
 
 # --------------------------------------------------------------------------- inbound queue
-def _erlang_c(n: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """P(wait) for ``n`` servers at load ``a`` Erlangs (1 where n <= a). Erlang B is the
-    Poisson(a) probability of n over that of at most n, so the cost does not grow with n."""
-    from scipy.stats import poisson
-
-    n, a = np.asarray(n, float), np.asarray(a, float)
-    stable = n > a
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        b = np.where(stable, poisson.pmf(n, a) / poisson.cdf(n, a), 1.0)
-        out = n * b / (n - a * (1 - b))
-    return np.where(stable, np.clip(np.nan_to_num(out, nan=1.0), 0, 1), 1.0)
-
-
 def _sl(n: np.ndarray, a: np.ndarray, aht: np.ndarray, plan: Plan) -> np.ndarray:
     """Erlang C service level: share of calls answered within the threshold (no abandonment)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(n > a, 1 - _erlang_c(n, a) * np.exp(-(n - a) * plan.sl_threshold_s / aht), 0.0)
+    return queueing.service_level(n, a, aht, plan.sl_threshold_s)
 
 
 def _plannable(expected_staff: np.ndarray, plan: Plan) -> np.ndarray:
@@ -580,7 +566,7 @@ def _outcomes(n: np.ndarray, a: np.ndarray, aht: np.ndarray, plan: Plan) -> tupl
         for _ in range(30):
             kept = a * (1 - p_ab)
             stable = n > kept
-            wait = _erlang_c(n, kept)
+            wait = queueing.erlang_c(n, kept)
             mean_wait = aht / np.where(stable, n - kept, 1.0)
             new = np.where(stable, wait * mean_wait / (mean_wait + plan.patience_s),
                            1 - 0.98 * n / np.maximum(a, 1e-9))  # overloaded: what the agents cannot take leaves

@@ -10,7 +10,7 @@ against its target from the annual plan. Then three questions a review asks:
   tens of thousands of calls that vary more than binomially; the p'-chart widens them by
   the month-to-month variation actually seen), an XmR chart for occupancy and AHT.
 - *Was the centre short?* Agents required in each half hour for the service-level target
-  (Erlang C, pyworkforce) against the agents staffed, per site and month, beside the
+  (Erlang C, :mod:`ccinsight.queueing`) against the agents staffed, per site and month, beside the
   effective seats (employed and certified) at the month's end.
 - *Why?* Teams whose occupancy stayed above a ceiling for months, and whether their agents
   then left faster than the rest of the centre (a Poisson rate test, Holm across teams).
@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 from scipy.special import expit, logit
 
-from ccinsight import wording
+from ccinsight import queueing, wording
 from ccinsight.analysis import Analysis
 from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
@@ -221,18 +220,6 @@ def run_of_misses(series: pd.DataFrame, target: float, higher_is_better: bool) -
 
 
 # --------------------------------------------------------------------------- staffing
-@lru_cache(maxsize=None)
-def required_agents(offered: int, aht_s: float, sl_target: float, threshold_s: float) -> int:
-    """Agents an interval of 30 minutes needs so that ``sl_target`` of ``offered`` calls are
-    answered within ``threshold_s`` (Erlang C, pyworkforce)."""
-    if offered <= 0 or not aht_s > 0:
-        return 0
-    from pyworkforce.queuing import ErlangC
-
-    erlang = ErlangC(transactions=offered, aht=aht_s / 60, asa=threshold_s / 60, interval=30)
-    return int(erlang.required_positions(service_level=sl_target)["raw_positions"])
-
-
 def staffing(q: pd.DataFrame, agents: pd.DataFrame, months: pd.PeriodIndex, sl_target: float,
              threshold_s: float) -> pd.DataFrame:
     """Per site and month: half hours, the share in which fewer agents were staffed than
@@ -243,9 +230,8 @@ def staffing(q: pd.DataFrame, agents: pd.DataFrame, months: pd.PeriodIndex, sl_t
     aht = (per["handle_time_s"] / per["answered"].where(per["answered"] > 0))
     per["month"] = per["interval_start"].dt.to_period("M")
     typical = aht.groupby([per["site"], per["month"]]).transform("median")
-    aht = aht.fillna(typical).round(-1)  # to 10 s: the requirement barely moves, the cache works
-    per["required"] = [required_agents(int(o), float(a), sl_target, threshold_s)
-                       for o, a in zip(per["offered"], aht)]
+    per["required"] = queueing.required_agents(per["offered"].to_numpy(), aht.fillna(typical).to_numpy(), sl_target,
+                                               threshold_s)
     per["gap"] = (per["required"] - per["agents_staffed"]).clip(lower=0)
     per["short"] = per["gap"] > 0
     out = per.groupby(["site", "month"], observed=True).agg(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ccinsight import queueing
 from ccinsight.analyses import kpi
 from ccinsight.errors import ParameterError
 
@@ -26,8 +27,23 @@ def test_erlang_c_matches_a_hand_computed_case():
     # the textbook case: with 13 agents 28.5% of callers wait and 79.6% are answered in 20 s
     assert _erlang_c_by_hand(13, a) == pytest.approx(0.2853, abs=1e-4) and service[13] == pytest.approx(0.7956, abs=1e-4)
     assert need == 14
-    assert kpi.required_agents(100, aht, 0.8, t) == need
-    assert kpi.required_agents(0, aht, 0.8, t) == 0
+    assert queueing.erlang_c(13, a) == pytest.approx(_erlang_c_by_hand(13, a), rel=1e-9)
+    assert queueing.required_agents([100, 0, 100], [aht, aht, np.nan], 0.8, t).tolist() == [need, 0, 0]
+
+
+def test_required_agents_match_pyworkforce_from_one_agent_to_thousands():
+    """The same requirement as pyworkforce's Erlang C (an independent, loop-by-agent
+    implementation) for small queues and for a large centre's half hours."""
+    from pyworkforce.queuing import ErlangC
+
+    rng = np.random.default_rng(5)
+    offered = np.concatenate([[1, 2, 5, 17], rng.integers(20, 3_000, 40), [40_000]])
+    aht = np.concatenate([[60, 240, 300, 185], rng.uniform(120, 600, 40), [200]])
+    for target, threshold in ((0.8, 20.0), (0.9, 30.0), (0.6, 60.0)):
+        ours = queueing.required_agents(offered, aht, target, threshold)
+        theirs = [ErlangC(transactions=o, aht=h / 60, asa=threshold / 60, interval=30)
+                  .required_positions(service_level=target)["raw_positions"] for o, h in zip(offered, aht)]
+        assert ours.tolist() == theirs, target
 
 
 def test_ratio_interval_matches_a_cluster_robust_glm():
