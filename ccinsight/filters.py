@@ -148,3 +148,57 @@ def apply(frame: pd.DataFrame, text: str, where: str) -> pd.Series:
         raise ParameterError(f"{where}: the filter {_excerpt(text)} is not a condition on rows.")
 
     return pd.Series(truth(tree.body), index=frame.index).fillna(False).astype(bool)
+
+
+def to_sql(text: str, where: str, column):
+    """The filter as a SQLAlchemy condition, for a database to apply (:mod:`ccinsight.pushdown`):
+    ``column(name)`` gives the expression of the export's column ``name`` (and raises for
+    an unknown one). Rows are kept exactly as :func:`apply` keeps them: each comparison with
+    a missing value is false, before ``not`` sees it."""
+    import sqlalchemy as sa
+
+    tree, names = parse(text, where)
+
+    def value(node: ast.AST):
+        if isinstance(node, ast.Name):
+            return column(names.get(node.id, node.id))
+        if isinstance(node, ast.Constant):
+            return sa.null() if node.value is None else sa.literal(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        return truth(node)
+
+    def known(condition):
+        return sa.func.coalesce(condition, sa.false())
+
+    def truth(node: ast.AST):
+        if isinstance(node, ast.BoolOp):
+            parts = [truth(v) for v in node.values]
+            return sa.and_(*parts) if isinstance(node.op, ast.And) else sa.or_(*parts)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return sa.not_(truth(node.operand))
+        if isinstance(node, ast.Compare):
+            parts, left_node = [], node.left
+            for op, right_node in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.In, ast.NotIn)):
+                    listed = [e.value for e in right_node.elts]
+                    hit = known(value(left_node).in_([v for v in listed if v is not None]))
+                    if None in listed:
+                        hit = sa.or_(hit, value(left_node).is_(None))
+                    parts.append(hit if isinstance(op, ast.In) else sa.not_(hit))
+                elif _is_none(left_node) or _is_none(right_node):
+                    # as pandas has it: == None is never true, != None always
+                    parts.append(sa.true() if isinstance(op, ast.NotEq) else sa.false())
+                else:
+                    parts.append(known(_COMPARE[type(op)](value(left_node), value(right_node))))
+                left_node = right_node
+            return sa.and_(*parts)
+        if isinstance(node, ast.Name):
+            return known(sa.cast(column(names.get(node.id, node.id)), sa.Boolean))
+        raise ParameterError(f"{where}: the filter {_excerpt(text)} is not a condition on rows.")
+
+    return truth(tree.body)
+
+
+def _is_none(node) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None

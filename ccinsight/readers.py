@@ -270,13 +270,16 @@ def _read_only_engine(url: str):
     return sa.create_engine(url)
 
 
-def _read_sql(src) -> pd.DataFrame:
+@contextmanager
+def sql_connection(src):
+    """A read-only connection to a SQL source's database (a :class:`ccinsight.sources.Source`
+    with a ``url``). Whatever fails inside (connecting, a missing table, a query the
+    database rejects) becomes one sentence naming the source, its password redacted."""
     import sqlalchemy as sa
 
     url = expand_env(str(src.get("url")), src.where)
     secrets = [os.environ[m] for m in env_names(str(src.get("url")))]
     secrets += [quote(s, safe="") for s in secrets]
-    query = check_select(src.get("query"), f"{src.where}.query") if src.get("query") else None
 
     def clean(err: Exception) -> str:
         text = redact_url(str(err).splitlines()[0] if str(err) else type(err).__name__)
@@ -291,9 +294,7 @@ def _read_sql(src) -> pd.DataFrame:
         raise DataError(f"{src.where}: cannot use database URL {redact_url(src.get('url'))}: {clean(err)}") from None
     try:
         with engine.connect() as con:  # never committed: closing rolls the transaction back
-            if query:
-                return pd.read_sql(sa.text(query), con)
-            return pd.read_sql_table(str(src.get("table")), con)
+            yield con
     except ValueError as err:  # read_sql_table: no such table
         raise DataError(f"{src.where}: {clean(err)} at {redact_url(src.get('url'))}.") from None
     except sa.exc.SQLAlchemyError as err:
@@ -301,6 +302,16 @@ def _read_sql(src) -> pd.DataFrame:
             from None
     finally:
         engine.dispose()
+
+
+def _read_sql(src) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    query = check_select(src.get("query"), f"{src.where}.query") if src.get("query") else None
+    with sql_connection(src) as con:
+        if query:
+            return pd.read_sql(sa.text(query), con)
+        return pd.read_sql_table(str(src.get("table")), con)
 
 
 # --------------------------------------------------------------------------- fingerprints

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ccinsight import period as period_mod
-from ccinsight import wording
+from ccinsight import pushdown, wording
 from ccinsight.analysis import Analysis
 from ccinsight.config import MIN_CELL_SIZE, display_path, resolve_path
 from ccinsight.errors import DataError, ParameterError
@@ -36,6 +36,7 @@ from ccinsight.labels import Labels
 from ccinsight.labels import parse as parse_labels
 from ccinsight.plotting import new_axes, percent_axis
 from ccinsight.privacy import suppress_small
+from ccinsight.pushdown import PushedCalls
 from ccinsight.readers import duckdb_query, duckdb_relation, table_file
 from ccinsight.stats import wilson
 
@@ -175,6 +176,8 @@ class Calls:
     path: Path | None = None
     frame: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
+    #: a SQL source its database aggregates (:mod:`ccinsight.pushdown`): only aggregates come back
+    pushed: PushedCalls | None = None
 
     @property
     def relation(self) -> str:
@@ -197,7 +200,15 @@ def calls_input(data: str | Path, sources: dict | None = None, month: str | None
     """
     if sources:
         from ccinsight import data as data_mod
+        from ccinsight import sources as sources_mod
 
+        parsed = sources_mod.parse(sources, "sources")
+        src = parsed.get("outbound_calls")
+        if src is not None and pushdown.not_pushed(src) is None:
+            return Calls(label=src.label, pushed=PushedCalls(src), provenance={
+                "data_sources": {"outbound_calls": src.label}, "data_skipped": {},
+                "data_notes": ["outbound_calls: mapped and aggregated in the database; only the aggregates "
+                               "were fetched."]})
         ds = data_mod.load(data, ["outbound_calls"], sources=sources, month=month)
         return Calls(label=ds.sources["outbound_calls"], frame=ds["outbound_calls"], provenance=ds.provenance())
     root = resolve_path(data)
@@ -212,7 +223,13 @@ def calls_input(data: str | Path, sources: dict | None = None, month: str | None
 
 def month_range(calls: Calls) -> tuple[pd.Period, pd.Period]:
     """First month and latest complete month of the calls."""
-    first, last = calls.query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {calls.relation}").iloc[0]
+    if calls.pushed is not None:
+        import sqlalchemy as sa
+
+        bounds = calls.pushed.run(lambda c: sa.select(sa.func.min(c.started_at), sa.func.max(c.started_at)))
+    else:
+        bounds = calls.query(f"SELECT min(started_at) AS a, max(started_at) AS b FROM {calls.relation}")
+    first, last = bounds.iloc[0]
     if pd.isna(first):
         raise DataError(f"{calls.where} has no calls.")
     return pd.Timestamp(first).to_period("M"), period_mod.latest_complete_month(pd.Timestamp(last))
@@ -227,20 +244,26 @@ def aggregate_calls(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataFr
     """
     lo = start.start_time
     hi = (end + 1).start_time
-    sql = f"""
-        SELECT date_trunc('month', started_at) AS month,
-               hour(started_at) AS hour,
-               script_version,
-               CAST(round(talk_time_s) AS BIGINT) AS talk_s,
-               refusal_reason,
-               count(*) AS n,
-               count(*) FILTER (WHERE accepted) AS accepted,
-               count(*) FILTER (WHERE converted) AS converted
-        FROM {calls.relation}
-        WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
-        GROUP BY ALL
-    """
-    agg = _aggregate(calls, sql)
+    if calls.pushed is not None:
+        agg = _whole(calls.pushed.run(lambda c: _by_second_sql(c, lo, hi)),
+                     ("year", "month", "hour", "n", "accepted", "converted"))
+        agg["month"] = pd.to_datetime(pd.DataFrame({"year": agg.pop("year"), "month": agg["month"], "day": 1}))
+        agg["talk_s"] = pd.to_numeric(agg["talk_s"]).astype("Int64")
+    else:
+        sql = f"""
+            SELECT date_trunc('month', started_at) AS month,
+                   hour(started_at) AS hour,
+                   script_version,
+                   CAST(round(talk_time_s) AS BIGINT) AS talk_s,
+                   refusal_reason,
+                   count(*) AS n,
+                   count(*) FILTER (WHERE accepted) AS accepted,
+                   count(*) FILTER (WHERE converted) AS converted
+            FROM {calls.relation}
+            WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
+            GROUP BY ALL
+        """
+        agg = _aggregate(calls, sql)
     labels = {m: f"{m:%Y-%m}" for m in agg["month"].unique()}  # format each month once
     agg["month"] = agg["month"].map(labels)
     for col in ("script_version", "refusal_reason"):
@@ -262,17 +285,63 @@ def aggregate_strata(calls: Calls, start: pd.Period, end: pd.Period) -> pd.DataF
     """Calls and conversions per week, campaign, hour and script version (one small DuckDB
     pass), for comparing versions like for like."""
     lo, hi = start.start_time, (end + 1).start_time
-    sql = f"""
-        SELECT date_trunc('week', started_at) AS week, campaign, hour(started_at) AS hour, script_version,
-               count(*) AS n, count(*) FILTER (WHERE converted) AS converted
-        FROM {calls.relation}
-        WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
-              AND talk_time_s > 0 AND script_version IS NOT NULL
-        GROUP BY ALL
-    """
-    out = _aggregate(calls, sql)
+    if calls.pushed is not None:
+        out = _whole(calls.pushed.run(lambda c: _by_day_sql(c, lo, hi)), ("year", "month", "day", "hour", "n",
+                                                                          "converted"))
+        day = pd.to_datetime(pd.DataFrame({p: out.pop(p) for p in ("year", "month", "day")}))
+        out["week"] = day - pd.to_timedelta(day.dt.weekday, unit="D")  # weeks from Monday, as date_trunc
+        out = out.groupby(["week", "campaign", "hour", "script_version"], as_index=False, dropna=False)[
+            ["n", "converted"]].sum()
+    else:
+        sql = f"""
+            SELECT date_trunc('week', started_at) AS week, campaign, hour(started_at) AS hour, script_version,
+                   count(*) AS n, count(*) FILTER (WHERE converted) AS converted
+            FROM {calls.relation}
+            WHERE started_at >= TIMESTAMP '{lo:%Y-%m-%d}' AND started_at < TIMESTAMP '{hi:%Y-%m-%d}'
+                  AND talk_time_s > 0 AND script_version IS NOT NULL
+            GROUP BY ALL
+        """
+        out = _aggregate(calls, sql)
     out["script_version"] = out["script_version"].astype("string")
     return out
+
+
+def _whole(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Counts and date parts from a database as int64 (PostgreSQL's extract gives decimals)."""
+    return frame.assign(**{c: pd.to_numeric(frame[c]).astype("int64") for c in columns})
+
+
+def _count_if(condition):
+    import sqlalchemy as sa
+
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _by_second_sql(c, lo: pd.Timestamp, hi: pd.Timestamp):
+    """:func:`aggregate_calls` for a database (SQLAlchemy Core, any dialect)."""
+    import sqlalchemy as sa
+
+    keys = [sa.extract("year", c.started_at).label("year"), sa.extract("month", c.started_at).label("month"),
+            sa.extract("hour", c.started_at).label("hour"), c.script_version,
+            sa.cast(sa.func.round(sa.cast(c.talk_time_s, sa.Numeric)), sa.BigInteger).label("talk_s"),
+            c.refusal_reason]
+    return (sa.select(*keys, sa.func.count().label("n"), _count_if(c.accepted == sa.true()).label("accepted"),
+                      _count_if(c.converted == sa.true()).label("converted"))
+            .where(c.started_at >= lo.to_pydatetime(), c.started_at < hi.to_pydatetime())
+            .group_by(*keys))
+
+
+def _by_day_sql(c, lo: pd.Timestamp, hi: pd.Timestamp):
+    """:func:`aggregate_strata` for a database: per day (weeks are made from days here,
+    since databases start their weeks differently)."""
+    import sqlalchemy as sa
+
+    keys = [sa.extract(part, c.started_at).label(part) for part in ("year", "month", "day", "hour")]
+    keys += [c.campaign, c.script_version]
+    return (sa.select(*keys, sa.func.count().label("n"), _count_if(c.converted == sa.true()).label("converted"))
+            .where(c.started_at >= lo.to_pydatetime(), c.started_at < hi.to_pydatetime(), c.talk_time_s > 0,
+                   c.script_version.isnot(None))
+            .group_by(*keys))
 
 
 def compare_within_strata(strata: pd.DataFrame, new: str, baseline: str, alpha: float = 0.05) -> dict:

@@ -91,6 +91,11 @@ def postgres(small_data):
             for table in ("agents", "training", "performance"):
                 pd.read_parquet(small_data / f"{table}.parquet").to_sql(table, con, schema="hr", index=False,
                                                                         chunksize=5000, method="multi")
+            # the calls as a dialler might keep them: talk time in minutes under its own name
+            con.execute(sa.text("CREATE SCHEMA dialler"))
+            calls = pd.read_parquet(small_data / "outbound_calls.parquet")
+            calls = calls.rename(columns={"talk_time_s": "talk_min"}).assign(talk_min=calls["talk_time_s"] / 60)
+            calls.to_sql("calls", con, schema="dialler", index=False, chunksize=5000, method="multi")
         engine.dispose()
         yield url
     finally:
@@ -221,3 +226,45 @@ def test_a_password_in_the_query_string_reaches_no_output(postgres, tmp_path):
     result = run_cli("deck", "--params", str(params), "--out", str(tmp_path / "out"), env=ENV)
     assert result.code == 0, result.text
     assert _no_password_in(tmp_path / "out") == [] and PASSWORD not in result.text
+
+
+def test_the_call_aggregates_run_in_postgres_and_only_they_come_back(postgres, small_data, monkeypatch):
+    """A SQL source of outbound_calls is mapped and aggregated in the database: the rows
+    PostgreSQL sends back are those of the aggregates (counted independently from the file
+    with pandas), not the calls, and the findings equal those from the file."""
+    import numpy as np
+    import sqlalchemy as sa
+
+    from ccinsight.analyses import scripts
+    from ccinsight.findings import to_jsonable
+
+    monkeypatch.setenv("CCINSIGHT_DB_PASSWORD", PASSWORD)
+    fetched = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        fetched.append(cursor.rowcount)
+
+    sources = {"outbound_calls": {"url": postgres, "query": "SELECT * FROM dialler.calls",
+                                  "columns": {"talk_time_s": "talk_min"}, "units": {"talk_time_s": "minutes"}}}
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", count)
+    try:
+        pushed = scripts.analyse(sources=sources, month="2026-06")
+    finally:
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", count)
+    from_file = scripts.analyse(small_data, month="2026-06")
+    strip = lambda f: {k: v for k, v in to_jsonable(f).items() if not k.startswith("data_")}  # noqa: E731
+    assert strip(pushed.findings()) == strip(from_file.findings())
+
+    calls = pd.read_parquet(small_data / "outbound_calls.parquet")
+    both = calls[(calls["started_at"] >= "2026-05-01") & (calls["started_at"] < "2026-07-01")]
+    by_second = both.assign(month=both["started_at"].dt.month, hour=both["started_at"].dt.hour,
+                            talk=np.floor(both["talk_time_s"] + 0.5)).groupby(
+        ["month", "hour", "script_version", "talk", "refusal_reason"], dropna=False, observed=True).ngroups
+    june = calls[(calls["started_at"] >= "2026-06-01") & (calls["started_at"] < "2026-07-01")
+                 & (calls["talk_time_s"] > 0)]
+    by_day = june.groupby([june["started_at"].dt.date, "campaign", june["started_at"].dt.hour,
+                           "script_version"], observed=True).ngroups
+    aggregates = 1 + 1 + by_second + by_day  # the months' bounds, the checks, the two aggregates
+    assert sum(n for n in fetched if n > 0) == aggregates
+    assert max(fetched) == max(by_second, by_day)
+    assert aggregates < len(calls) / 5  # the table's other months never leave the database

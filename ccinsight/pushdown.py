@@ -1,0 +1,207 @@
+"""The call table of a SQL source, mapped and aggregated inside its database.
+
+A warehouse may hold billions of calls; the script analysis needs counts per month, hour,
+script version, talk-time second and refusal reason. When ``sources.outbound_calls`` is a
+SQL database (``url``) whose mapping uses only ``columns``, ``values``, ``units`` (seconds,
+minutes, hours), ``outcome``, ``constants``, ``filter`` and ``row_id``, the mapping is
+written as SQL (SQLAlchemy Core, so any dialect SQLAlchemy speaks) and the database runs
+the aggregation: only aggregate rows come back. The mapping means what it means for a
+file: the same value matching (trimmed, any case, yes/no words), the filter on the
+export's own columns with missing values never passing a comparison, unmapped values
+reported with counts and examples. Other mappings (``date_format``, ``date_parts``,
+``tenure``, mm:ss text) are read whole as before (:func:`not_pushed` says why).
+
+What the database checks: every call has a start time and a readable accepted / converted
+value, no call is converted without being accepted, and every value is mapped; the talk
+times and script versions are checked on the aggregate (``scripts.check_aggregate``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from ccinsight import contract, filters
+from ccinsight.errors import ParameterError
+from ccinsight.readers import check_select, sql_connection
+from ccinsight.sources import _as_list, _bool_words
+
+#: Mapping keys a pushed-down source may use.
+PUSHED_KEYS = frozenset({"url", "table", "query", "columns", "values", "units", "outcome", "constants", "filter",
+                         "row_id"})
+#: The call columns the aggregates use (call_id and agent_id are not needed for them).
+CALL_COLUMNS = ("started_at", "campaign", "script_version", "talk_time_s", "accepted", "converted", "refusal_reason")
+SECONDS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
+
+
+def not_pushed(src) -> str | None:
+    """Why a source's calls cannot be aggregated in its database (None: they can)."""
+    if src.kind != "sql":
+        return "it is not a SQL database"
+    other = sorted(set(src.spec) - PUSHED_KEYS)
+    if other:
+        return f"its mapping uses {', '.join(other)}"
+    units = {k: v for k, v in (src.get("units") or {}).items() if v not in SECONDS}
+    if units:
+        return f"it converts {', '.join(map(str, units))} from {', '.join(map(str, units.values()))}"
+    return None
+
+
+@dataclass
+class PushedCalls:
+    """A SQL source of ``outbound_calls`` whose aggregates its database computes."""
+
+    src: Any  # ccinsight.sources.Source
+    checked: bool = False
+
+    def run(self, build: Callable) -> pd.DataFrame:
+        """Map the export (checking it the first time) and run ``build(columns)``, a SQLAlchemy
+        select over the mapped relation's contract columns, in the database."""
+        with sql_connection(self.src) as con:
+            mapped, checks = self._mapped(con)
+            if not self.checked:
+                self._check(con, mapped, checks)
+                self.checked = True
+            result = con.execute(build(mapped.c))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    # ------------------------------------------------------------------ the mapping in SQL
+    def _export(self, con):
+        """The export as a selectable with its columns, and its column names stripped -> as written."""
+        import sqlalchemy as sa
+
+        src = self.src
+        if src.get("query"):
+            body = sa.text(check_select(src.get("query"), f"{src.where}.query"))
+            probe = sa.select(sa.literal_column("*")).select_from(body.columns().subquery("export")).limit(0)
+        else:
+            probe = sa.select(sa.literal_column("*")).select_from(sa.table(str(src.get("table")))).limit(0)
+        names = list(con.execute(probe).keys())
+        if src.get("query"):
+            export = body.columns(*[sa.column(n) for n in names]).subquery("export")
+        else:
+            export = sa.table(str(src.get("table")), *[sa.column(n) for n in names]).alias("export")
+        return export, {str(n).strip(): n for n in names}
+
+    def _mapped(self, con):
+        """The mapped relation (a subquery with the contract's call columns) and the
+        conditions the database counts as problems: (column, rule, condition, value shown)."""
+        import sqlalchemy as sa
+
+        src = self.src
+        export, names = self._export(con)
+        report = contract.ValidationReport()
+        renamed = src.renamed()
+        units = {str(k): SECONDS[v] for k, v in (src.get("units") or {}).items()}
+
+        def raw(name: str, contract_column: str | None = None):
+            if name in names:
+                return export.c[names[name]]
+            near = contract.closest(name, list(names))
+            hint = f"; did you mean '{near}'?" if near else ""
+            if contract_column is None:
+                raise ParameterError(f"{src.where}.filter: the filter names column '{name}', which the source does "
+                                     f"not have; columns found: {', '.join(list(names)[:25])}.")
+            report.add(src.table, contract_column, f"mapped to column '{name}', which the source does not have{hint} "
+                       f"Columns found: {', '.join(list(names)[:25])}", 0, source=src.label)
+            return sa.null()
+
+        def text(e):
+            return sa.func.trim(sa.cast(e, sa.String))
+
+        def key(e):
+            return sa.func.lower(text(e))
+
+        def in_seconds(name: str):  # a filter compares a column with units in seconds, as for a file
+            col = raw(name)
+            for contract_column, factor in units.items():
+                if renamed.get(contract_column, contract_column) == name:
+                    return sa.cast(col, sa.Float) * factor
+            return col
+
+        checks = []
+        outcome = src.get("outcome") or {}
+        constants = src.get("constants") or {}
+        values = src.get("values") or {}
+        columns = {}
+        for name in CALL_COLUMNS:
+            field = contract.TABLES["outbound_calls"].field(name)
+            if name in constants:
+                columns[name] = sa.literal(constants[name])
+                continue
+            if outcome and name in ("accepted", "converted"):
+                col = raw(str(outcome["column"]), "accepted")
+                wanted = [w for v in _as_list(outcome.get(name)) for w in _bool_words(v)]
+                columns[name] = (sa.case((key(col).in_(wanted), sa.true()), else_=sa.false()) if wanted or
+                                 name == "accepted" else sa.null())
+                continue
+            if outcome and name == "refusal_reason" and name not in renamed and name not in names:
+                col = raw(str(outcome["column"]), "accepted")
+                accepted = [w for v in _as_list(outcome.get("accepted")) for w in _bool_words(v)]
+                columns[name] = sa.case((key(col).in_(accepted), sa.null()), else_=text(col))
+                continue
+            column = renamed.get(name, name)
+            if column not in names:
+                if name in renamed or field.required:
+                    raw(column, name)  # reported with the closest match
+                columns[name] = sa.null()
+                continue
+            col = raw(column, name)
+            if name in values:
+                mapping = values[name] or {}
+                lookup = {w: v for k, v in mapping.items() if k != "*" for w in _bool_words(k)}
+                cases = [(key(col) == w, sa.literal(v)) for w, v in lookup.items()]
+                default = sa.literal(mapping["*"]) if "*" in mapping else sa.null()
+                if "*" not in mapping:  # the export's values the mapping misses, in a column of their own
+                    columns[f"unmapped_{name}"] = sa.case(
+                        (sa.and_(col.isnot(None), key(col).notin_(list(lookup) or [""])), text(col)), else_=sa.null())
+                    checks.append((name, f"values of column '{column}' with no entry under values.{name} (add them, "
+                                   "or '*' for every other value)", f"unmapped_{name}"))
+                col = sa.case(*cases, else_=default) if cases else default
+            if field.dtype == "bool":
+                col = sa.case((key(col).in_(sorted(contract.TRUE_WORDS)), sa.true()),
+                              (key(col).in_(sorted(contract.FALSE_WORDS)), sa.false()), else_=sa.null())
+            elif field.dtype == "datetime":  # SQLite keeps date-times as text, and CAST makes a number of it
+                col = (sa.type_coerce if con.dialect.name == "sqlite" else sa.cast)(col, sa.DateTime)
+            elif field.dtype == "float":
+                col = sa.cast(col, sa.Float) * units.get(name, 1.0)
+            else:
+                col = text(col)
+            columns[name] = col
+        report.raise_if_failed()
+        query = sa.select(*[c.label(n) for n, c in columns.items()]).select_from(export)
+        if src.get("filter"):
+            query = query.where(filters.to_sql(src.get("filter"), f"{src.where}.filter", in_seconds))
+        mapped = query.subquery("calls")
+        c = mapped.c
+        checks += [("started_at", "missing values (a required column)", c.started_at.is_(None)),
+                   ("accepted", "values that are not true/false (or no value)", c.accepted.is_(None)),
+                   ("converted", "calls converted although not accepted",
+                    sa.and_(c.converted == sa.true(), c.accepted == sa.false()))]
+        if not outcome or outcome.get("converted") is not None:
+            checks.append(("converted", "values that are not true/false (or no value)", c.converted.is_(None)))
+        return mapped, checks
+
+    def _check(self, con, mapped, checks) -> None:
+        """Count every problem in one pass in the database, with a small query for the
+        examples of each column's unmapped values; any problem is a DataError listing all."""
+        import sqlalchemy as sa
+
+        def bad(cond):
+            return mapped.c[cond].isnot(None) if isinstance(cond, str) else cond
+
+        counts = con.execute(sa.select(*[sa.func.coalesce(sa.func.sum(sa.case((bad(cond), 1), else_=0)), 0)
+                                         for _, _, cond in checks]).select_from(mapped)).one()
+        report = contract.ValidationReport()
+        for (name, rule, cond), n in zip(checks, counts):
+            if not n:
+                continue
+            shown = ""
+            if isinstance(cond, str):  # the most frequent unmapped values, as for a file
+                value = mapped.c[cond]
+                top = con.execute(sa.select(value, sa.func.count()).where(value.isnot(None)).group_by(value)
+                                  .order_by(sa.func.count().desc(), value).limit(8)).fetchall()
+                shown = ", ".join(f"{v!r} ({k} rows)" for v, k in top)
+            report.add("outbound_calls", name, rule, int(n), shown, self.src.label)
+        report.raise_if_failed()

@@ -1,0 +1,97 @@
+"""The call table of a SQL source, mapped and aggregated in its database (ccinsight.pushdown):
+the same findings as the pandas mapping of the same export, filters that keep the same rows,
+and mistakes reported as the file path reports them. SQLite here; PostgreSQL in
+tests/e2e/test_postgres.py."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ccinsight import filters, pushdown
+from ccinsight.analyses import scripts
+from ccinsight.errors import DataError
+from ccinsight.findings import to_jsonable
+from ccinsight.sources import parse
+
+
+@pytest.fixture(scope="module")
+def dialler(small_data, tmp_path_factory):
+    """The small centre's calls as a dialler might export them: one outcome column, talk
+    time in minutes, script versions as codes, and a row of test calls to filter out."""
+    calls = pd.read_parquet(small_data / "outbound_calls.parquet")
+    result = np.select([calls["converted"], calls["accepted"]], ["SALE", "HEARD"],
+                       default=calls["refusal_reason"].astype(str).str.upper())
+    export = pd.DataFrame({"id": calls["call_id"], "agent": calls["agent_id"],
+                           "campaign": calls["campaign"].astype(str),
+                           "version": calls["script_version"].map({"verbatim": "V", "keyword": "K"}).astype(str),
+                           "started_at": calls["started_at"], "talk_min": calls["talk_time_s"] / 60,
+                           "result": result, "test_call": 0})
+    path = tmp_path_factory.mktemp("dialler") / "calls.db"
+    with sqlite3.connect(path) as con:
+        export.to_sql("calls", con, index=False)
+        # test calls in the month analysed, all sales: the filter must leave them out
+        con.execute("INSERT INTO calls SELECT id + 10000000, agent, campaign, version, started_at, talk_min, "
+                    "'SALE', 1 FROM calls WHERE started_at >= '2026-06-01' LIMIT 500")
+    return path
+
+
+def _spec(path, **more) -> dict:
+    spec = {"url": f"sqlite:///{path}", "table": "calls", "filter": "not test_call == 1",
+            "columns": {"call_id": "id", "agent_id": "agent", "script_version": "version",
+                        "talk_time_s": "talk_min"},
+            "units": {"talk_time_s": "minutes"},
+            "values": {"script_version": {"V": "verbatim", "K": "keyword"}},
+            "outcome": {"column": "result", "accepted": ["SALE", "HEARD"], "converted": "SALE"}}
+    return {"outbound_calls": spec | more}
+
+
+def _strip(findings) -> dict:
+    return {k: v for k, v in to_jsonable(findings).items() if not k.startswith("data_")}
+
+
+def test_pushed_down_findings_equal_the_pandas_mapping_of_the_same_export(dialler, monkeypatch):
+    sources = _spec(dialler)
+    assert pushdown.not_pushed(parse(sources)["outbound_calls"]) is None
+    pushed = scripts.analyse(sources=sources, month="2026-06")
+    assert "aggregated in the database" in " ".join(pushed.provenance()["data_notes"])
+    monkeypatch.setattr(pushdown, "not_pushed", lambda src: "read whole for the comparison")
+    read_whole = scripts.analyse(sources=sources, month="2026-06")
+    assert _strip(pushed.findings()) == _strip(read_whole.findings())
+    assert pushed.findings().n_calls > 1000
+
+
+def test_an_unmapped_value_is_reported_with_counts_and_examples(dialler):
+    sources = _spec(dialler, values={"script_version": {"V": "verbatim"}})
+    with pytest.raises(DataError) as err:
+        scripts.analyse(sources=sources, month="2026-06")
+    text = str(err.value)
+    assert "values.script_version" in text and "'K' (" in text and "rows)" in text
+
+
+def test_mappings_the_database_cannot_run_are_read_whole(dialler):
+    src = parse(_spec(dialler, units={"talk_time_s": "mm:ss"}))["outbound_calls"]
+    assert "mm:ss" in pushdown.not_pushed(src)
+    src = parse(_spec(dialler, date_format="%d/%m/%Y %H:%M"))["outbound_calls"]
+    assert "date_format" in pushdown.not_pushed(src)
+
+
+@pytest.mark.parametrize("expression", [
+    "x > 1", "not x > 1", "x > 1 or s == 'b'", "s in ['a', None]", "s not in ['a']", "-x < -1 and flag",
+    "not flag", "1 < x <= 3", "x == None", "s != None",
+])
+def test_a_filter_keeps_the_same_rows_in_sql_as_in_pandas(expression):
+    import sqlalchemy as sa
+
+    frame = pd.DataFrame({"x": [0, 1, 2, 3, None, 5], "s": ["a", "b", None, "b", "a", "c"],
+                          "flag": [1, 0, None, 1, 1, 0]})
+    engine = sa.create_engine("sqlite://")
+    frame.assign(row=range(len(frame))).to_sql("t", engine, index=False)
+    table = sa.table("t", *[sa.column(c) for c in ("x", "s", "flag", "row")])
+    condition = filters.to_sql(expression, "test", lambda name: table.c[name])
+    with engine.connect() as con:
+        kept = sorted(r[0] for r in con.execute(sa.select(table.c.row).where(condition)))
+    expected = list(np.flatnonzero(filters.apply(frame.astype({"flag": "boolean"}), expression, "test")))
+    assert kept == expected, expression
