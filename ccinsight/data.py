@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from ccinsight import contract
+from ccinsight import contract, pushdown
 from ccinsight import period as period_mod
 from ccinsight.config import display_path, project_root, resolve_path
 from ccinsight.errors import DataError
@@ -35,7 +35,7 @@ class Held:
     which is all the data overview and the months need (and can be cut at any day)."""
 
     table: str
-    path: Path
+    path: Path | None  # None: a database counted it (:mod:`ccinsight.pushdown`)
     columns: tuple[str, ...]
     by_day: pd.DataFrame  # index: day; "rows", then the empty values of each column
 
@@ -115,6 +115,9 @@ class Dataset:
         return self.snapshot is None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self.held and self.held[name].path is None:
+            raise DataError(f"The table '{name}' ({self.sources.get(name)}) is counted in its database, not loaded: "
+                            "aggregate it there (ccinsight.pushdown).")
         if name in self.held:
             raise DataError(f"The table '{name}' ({display_path(self.held[name].path)}) is checked in batches and "
                             "kept as its file, not loaded: aggregate it with DuckDB "
@@ -318,19 +321,31 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
                         f"analysis needs; sources given: {', '.join(parsed) or 'none'}.")
     use = needed + [t for t in optional if t in parsed]
     skipped = {t: "no source given in the params" for t in optional if t not in parsed}
-    frames, labels, aliases, notes, mapping_report = sources_mod.read(parsed, use)
+    # a database's call table is mapped, checked and counted where it lies: no call row is fetched
+    pushed = {t: pushdown.PushedCalls(parsed[t]) for t in use
+              if t == "outbound_calls" and pushdown.not_pushed(parsed[t]) is None}
+    frames, labels, aliases, notes, mapping_report = sources_mod.read(parsed, [t for t in use if t not in pushed])
     typed, report = contract.validate(frames, labels)
     # a column whose mapping is wrong would also fail the contract's checks: report it once
     mapped_wrong = {(p.table, p.column) for p in mapping_report.problems}
     report.problems = mapping_report.problems + [p for p in report.problems if (p.table, p.column) not in mapped_wrong]
     report.problems = [_with_alias(p, aliases) for p in report.problems]
+    held = {}
+    for name, calls in pushed.items():
+        if validate:
+            report.raise_if_failed()  # the other tables' problems first: the database's raise on their own
+        by_day = calls.by_day()
+        held[name] = Held(name, None, pushdown.CALL_COLUMNS, by_day)
+        labels[name] = parsed[name].label
+        report.rows[name] = int(by_day["rows"].sum())
+        notes.append(f"{name}: mapped, checked and counted in the database ({parsed[name].label}); no call was fetched.")
     if validate:
         report.raise_if_failed()
     files = {t: resolve_path(str(parsed[t].get("file"))) for t in use
              if parsed[t].get("file") and resolve_path(str(parsed[t].get("file"))).is_file()}
     tenure = parsed["agents"].get("tenure") if "agents" in use else None
     return Dataset(root=project_root(), tables=typed, files=files, report=report, sources=labels, skipped=skipped,
-                   notes=notes, snapshot=pd.Timestamp(str(tenure["as_of"])).normalize() if tenure else None)
+                   notes=notes, held=held, snapshot=pd.Timestamp(str(tenure["as_of"])).normalize() if tenure else None)
 
 
 def _with_alias(problem: contract.Problem, aliases: dict[str, dict[str, str]]) -> contract.Problem:

@@ -30,8 +30,9 @@ from ccinsight.sources import _as_list, _bool_words
 #: Mapping keys a pushed-down source may use.
 PUSHED_KEYS = frozenset({"url", "table", "query", "columns", "values", "units", "outcome", "constants", "filter",
                          "row_id"})
-#: The call columns the aggregates use (call_id and agent_id are not needed for them).
-CALL_COLUMNS = ("started_at", "campaign", "script_version", "talk_time_s", "accepted", "converted", "refusal_reason")
+#: The contract's call columns, mapped in the database.
+CALL_COLUMNS = ("call_id", "agent_id", "campaign", "script_version", "started_at", "talk_time_s", "accepted",
+                "converted", "refusal_reason")
 SECONDS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
 
 
@@ -130,6 +131,9 @@ class PushedCalls:
             if name in constants:
                 columns[name] = sa.literal(constants[name])
                 continue
+            if name == src.get("row_id"):  # numbered rows: never empty, and not needed for counting
+                columns[name] = sa.literal(1)
+                continue
             if outcome and name in ("accepted", "converted"):
                 col = raw(str(outcome["column"]), "accepted")
                 wanted = [w for v in _as_list(outcome.get(name)) for w in _bool_words(v)]
@@ -182,6 +186,24 @@ class PushedCalls:
         if not outcome or outcome.get("converted") is not None:
             checks.append(("converted", "values that are not true/false (or no value)", c.converted.is_(None)))
         return mapped, checks
+
+    def by_day(self) -> pd.DataFrame:
+        """Calls and empty values of each contract column per day of ``started_at``, as
+        :class:`ccinsight.data.Held` keeps them for a file."""
+        import sqlalchemy as sa
+
+        def build(c):
+            days = [sa.extract(part, c.started_at).label(part) for part in ("year", "month", "day")]
+            nulls = [sa.func.sum(sa.case((c[n].is_(None), 1), else_=0)).label(n) for n in CALL_COLUMNS]
+            return sa.select(*days, sa.func.count().label("rows"), *nulls).where(c.started_at.isnot(None)) \
+                .group_by(*days)
+
+        counts = self.run(build)
+        day = pd.to_datetime(pd.DataFrame({p: pd.to_numeric(counts.pop(p)).astype("int64")
+                                           for p in ("year", "month", "day")})) if len(counts) else \
+            pd.DatetimeIndex([])
+        counts.index = pd.DatetimeIndex(day)
+        return counts.apply(pd.to_numeric).astype("int64").sort_index()
 
     def _check(self, con, mapped, checks) -> None:
         """Count every problem in one pass in the database, with a small query for the

@@ -268,3 +268,24 @@ def test_the_call_aggregates_run_in_postgres_and_only_they_come_back(postgres, s
     assert sum(n for n in fetched if n > 0) == aggregates
     assert max(fetched) == max(by_second, by_day)
     assert aggregates < len(calls) / 5  # the table's other months never leave the database
+
+
+def test_the_data_overview_counts_calls_in_postgres_as_in_the_file(postgres, small_data, tmp_path):
+    """Through the CLI, as a user runs it: the overview of a database's calls (counted in the
+    database) says what the overview of the same calls in a file says."""
+    sources = _sources(postgres)
+    sources["outbound_calls"] = {"url": postgres, "query": "SELECT * FROM dialler.calls",
+                                 "columns": {"talk_time_s": "talk_min"}, "units": {"talk_time_s": "minutes"}}
+    params = tmp_path / "pg.yaml"
+    params.write_text(yaml.safe_dump({"sources": sources, "month": "2026-06"}))
+    from_db = run_cli("run", "data_overview", "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
+    assert from_db.code == 0, from_db.text
+    from_files = run_cli("run", "data_overview", "--set", f"data={small_data}", "--set", "month=2026-06",
+                         "--out", str(tmp_path / "files"))
+    assert from_files.code == 0, from_files.text
+    db = json.loads((tmp_path / "db" / "findings.json").read_text())
+    files = json.loads((tmp_path / "files" / "findings.json").read_text())
+    strip = lambda f: {k: v for k, v in f.items() if not k.startswith("data_")}  # noqa: E731
+    assert db["n_calls"] > 1000 and strip(db) == strip(files)
+    assert any("counted in the database" in n for n in db["data_notes"])
+    assert _no_password_in(tmp_path / "db") == []
