@@ -205,7 +205,9 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
         Tables the caller uses when present; absent ones are listed in ``Dataset.skipped``.
     validate
         Check the tables against the contract and raise a DataError listing every
-        problem when any breaks it (and then cut them at the month's end).
+        problem when any breaks it (and then cut them at the month's end). False also
+        reads a mapped call table whole (rows to inspect), which is otherwise counted
+        where it lies when its mapping allows (:mod:`ccinsight.pushdown`).
     sources
         A params file's ``sources`` section (see :mod:`ccinsight.sources`).
     month
@@ -321,9 +323,10 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
                         f"analysis needs; sources given: {', '.join(parsed) or 'none'}.")
     use = needed + [t for t in optional if t in parsed]
     skipped = {t: "no source given in the params" for t in optional if t not in parsed}
-    # a database's call table is mapped, checked and counted where it lies: no call row is fetched
+    # a call table in a database or in CSV / Parquet files is mapped, checked and counted where it lies
+    # (validate=False asks for rows to inspect: then every table is read)
     pushed = {t: pushdown.PushedCalls(parsed[t]) for t in use
-              if t == "outbound_calls" and pushdown.not_pushed(parsed[t]) is None}
+              if t == "outbound_calls" and validate and pushdown.not_pushed(parsed[t]) is None}
     frames, labels, aliases, notes, mapping_report = sources_mod.read(parsed, [t for t in use if t not in pushed])
     typed, report = contract.validate(frames, labels)
     # a column whose mapping is wrong would also fail the contract's checks: report it once
@@ -332,13 +335,11 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
     report.problems = [_with_alias(p, aliases) for p in report.problems]
     held = {}
     for name, calls in pushed.items():
-        if validate:
-            report.raise_if_failed()  # the other tables' problems first: the database's raise on their own
-        by_day = calls.by_day()
-        held[name] = Held(name, None, pushdown.CALL_COLUMNS, by_day)
         labels[name] = parsed[name].label
-        report.rows[name] = int(by_day["rows"].sum())
-        notes.append(f"{name}: mapped, checked and counted in the database ({parsed[name].label}); no call was fetched.")
+        calls.check(report)
+        report.raise_if_failed()
+        held[name] = Held(name, None, pushdown.CALL_COLUMNS, calls.by_day())
+        notes.append(f"{name}: mapped, checked and counted where it lies ({parsed[name].label}); no call was loaded.")
     if validate:
         report.raise_if_failed()
     files = {t: resolve_path(str(parsed[t].get("file"))) for t in use

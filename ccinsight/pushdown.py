@@ -1,35 +1,39 @@
-"""The call table of a SQL source, mapped and aggregated inside its database.
+"""The call table of a mapped source, mapped and aggregated where it lies.
 
-A warehouse may hold billions of calls; the script analysis needs counts per month, hour,
+A warehouse, or a folder of dialler exports, may hold more calls than memory; the data
+overview needs calls and empty values per day, the script analysis counts per month, hour,
 script version, talk-time second and refusal reason. When ``sources.outbound_calls`` is a
-SQL database (``url``) whose mapping uses only ``columns``, ``values``, ``units`` (seconds,
-minutes, hours), ``outcome``, ``constants``, ``filter`` and ``row_id``, the mapping is
-written as SQL (SQLAlchemy Core, so any dialect SQLAlchemy speaks) and the database runs
-the aggregation: only aggregate rows come back. The mapping means what it means for a
-file: the same value matching (trimmed, any case, yes/no words), the filter on the
-export's own columns with missing values never passing a comparison, unmapped values
-reported with counts and examples. Other mappings (``date_format``, ``date_parts``,
-``tenure``, mm:ss text) are read whole as before (:func:`not_pushed` says why).
+SQL database (``url``), or CSV / Parquet files (``file``, a glob too), and its mapping uses
+only ``columns``, ``values``, ``units`` (seconds, minutes, hours), ``outcome``,
+``constants``, ``filter`` and ``row_id``, the mapping is written as SQL (SQLAlchemy Core):
+the database, or DuckDB over the files, runs it and the aggregation, and only aggregate
+rows come back. The mapping means what it means when a table is read whole: the same value
+matching (trimmed, any case, yes/no words), the filter on the export's own columns with a
+missing value never passing a comparison, unmapped values reported with counts and
+examples. Other mappings (``date_format``, ``date_parts``, ``tenure``, mm:ss text, Excel,
+other encodings) are read whole as before (:func:`not_pushed` says why).
 
-What the database checks: every call has a start time and a readable accepted / converted
-value, no call is converted without being accepted, and every value is mapped; the talk
-times and script versions are checked on the aggregate (``scripts.check_aggregate``).
+Checked where the calls lie: every call has a start time and readable accepted / converted
+values, none is converted without being accepted, every value is mapped, no call id comes
+twice; talk times and script versions are checked on the aggregate
+(``scripts.check_aggregate``). Unknown agents and calls in the future are not checked.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
 
 from ccinsight import contract, filters
-from ccinsight.errors import ParameterError
-from ccinsight.readers import check_select, sql_connection
+from ccinsight.errors import ParameterError, examples
+from ccinsight.readers import check_select, duckdb_files_connection, sql_connection
 from ccinsight.sources import _as_list, _bool_words
 
 #: Mapping keys a pushed-down source may use.
-PUSHED_KEYS = frozenset({"url", "table", "query", "columns", "values", "units", "outcome", "constants", "filter",
-                         "row_id"})
+PUSHED_KEYS = frozenset({"url", "table", "query", "file", "sep", "encoding", "skip_rows", "columns", "values", "units",
+                         "outcome", "constants", "filter", "row_id"})
 #: The contract's call columns, mapped in the database.
 CALL_COLUMNS = ("call_id", "agent_id", "campaign", "script_version", "started_at", "talk_time_s", "accepted",
                 "converted", "refusal_reason")
@@ -37,9 +41,11 @@ SECONDS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
 
 
 def not_pushed(src) -> str | None:
-    """Why a source's calls cannot be aggregated in its database (None: they can)."""
-    if src.kind != "sql":
-        return "it is not a SQL database"
+    """Why a source's calls cannot be aggregated where they lie (None: they can)."""
+    if src.kind not in ("sql", "csv", "parquet"):
+        return f"DuckDB does not read {src.kind} files"
+    if src.kind == "csv" and str(src.get("encoding") or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return f"DuckDB reads UTF-8 text, not {src.get('encoding')}"
     other = sorted(set(src.spec) - PUSHED_KEYS)
     if other:
         return f"its mapping uses {', '.join(other)}"
@@ -57,41 +63,66 @@ class PushedCalls:
     checked: bool = False
 
     def run(self, build: Callable) -> pd.DataFrame:
-        """Map the export (checking it the first time) and run ``build(columns)``, a SQLAlchemy
-        select over the mapped relation's contract columns, in the database."""
-        with sql_connection(self.src) as con:
-            mapped, checks = self._mapped(con)
-            if not self.checked:
-                self._check(con, mapped, checks)
-                self.checked = True
+        """Map the export (checking it the first time: a DataError lists any problem) and
+        run ``build(columns)``, a SQLAlchemy select over the mapped relation's contract
+        columns, where the calls lie."""
+        if not self.checked:
+            report = contract.ValidationReport()
+            self.check(report)
+            report.raise_if_failed()
+        with self._connection() as (con, relation):
+            mapped, _ = self._mapped(con, relation)
             result = con.execute(build(mapped.c))
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
+    def check(self, report: contract.ValidationReport) -> None:
+        """Add the mapping's and the calls' problems to ``report`` (one pass where they lie)."""
+        with self._connection() as (con, relation):
+            try:
+                mapped, checks = self._mapped(con, relation)
+            except _Unmapped as err:
+                report.merge(err.report)
+                return
+            self._check(con, mapped, checks, report)
+        self.checked = True
+
+    @contextmanager
+    def _connection(self):
+        """The database's connection (a SQL source), or DuckDB's over the files, with the
+        SQL that reads the files (None for a database)."""
+        if self.src.kind == "sql":
+            with sql_connection(self.src) as con:
+                yield con, None
+        else:
+            with duckdb_files_connection(self.src) as (con, relation):
+                yield con, relation
+
     # ------------------------------------------------------------------ the mapping in SQL
-    def _export(self, con):
+    def _export(self, con, relation: str | None):
         """The export as a selectable with its columns, and its column names stripped -> as written."""
         import sqlalchemy as sa
 
         src = self.src
-        if src.get("query"):
-            body = sa.text(check_select(src.get("query"), f"{src.where}.query"))
+        query = f"SELECT * FROM {relation}" if relation else src.get("query")
+        if query:
+            body = sa.text(query if relation else check_select(query, f"{src.where}.query"))
             probe = sa.select(sa.literal_column("*")).select_from(body.columns().subquery("export")).limit(0)
         else:
             probe = sa.select(sa.literal_column("*")).select_from(sa.table(str(src.get("table")))).limit(0)
         names = list(con.execute(probe).keys())
-        if src.get("query"):
+        if query:
             export = body.columns(*[sa.column(n) for n in names]).subquery("export")
         else:
             export = sa.table(str(src.get("table")), *[sa.column(n) for n in names]).alias("export")
         return export, {str(n).strip(): n for n in names}
 
-    def _mapped(self, con):
+    def _mapped(self, con, relation: str | None):
         """The mapped relation (a subquery with the contract's call columns) and the
         conditions the database counts as problems: (column, rule, condition, value shown)."""
         import sqlalchemy as sa
 
         src = self.src
-        export, names = self._export(con)
+        export, names = self._export(con, relation)
         report = contract.ValidationReport()
         renamed = src.renamed()
         units = {str(k): SECONDS[v] for k, v in (src.get("units") or {}).items()}
@@ -173,7 +204,8 @@ class PushedCalls:
             else:
                 col = text(col)
             columns[name] = col
-        report.raise_if_failed()
+        if not report.ok:
+            raise _Unmapped(report)
         query = sa.select(*[c.label(n) for n, c in columns.items()]).select_from(export)
         if src.get("filter"):
             query = query.where(filters.to_sql(src.get("filter"), f"{src.where}.filter", in_seconds))
@@ -205,9 +237,9 @@ class PushedCalls:
         counts.index = pd.DatetimeIndex(day)
         return counts.apply(pd.to_numeric).astype("int64").sort_index()
 
-    def _check(self, con, mapped, checks) -> None:
-        """Count every problem in one pass in the database, with a small query for the
-        examples of each column's unmapped values; any problem is a DataError listing all."""
+    def _check(self, con, mapped, checks, report: contract.ValidationReport) -> None:
+        """Count every problem in one pass where the calls lie, with a small query for the
+        examples of each column's unmapped values, and one for call ids that come twice."""
         import sqlalchemy as sa
 
         def bad(cond):
@@ -215,7 +247,6 @@ class PushedCalls:
 
         counts = con.execute(sa.select(*[sa.func.coalesce(sa.func.sum(sa.case((bad(cond), 1), else_=0)), 0)
                                          for _, _, cond in checks]).select_from(mapped)).one()
-        report = contract.ValidationReport()
         for (name, rule, cond), n in zip(checks, counts):
             if not n:
                 continue
@@ -226,4 +257,23 @@ class PushedCalls:
                                   .order_by(sa.func.count().desc(), value).limit(8)).fetchall()
                 shown = ", ".join(f"{v!r} ({k} rows)" for v, k in top)
             report.add("outbound_calls", name, rule, int(n), shown, self.src.label)
-        report.raise_if_failed()
+        if self.src.get("row_id") != "call_id" and "call_id" not in (self.src.get("constants") or {}):
+            ids = mapped.c.call_id
+            twice = sa.select(ids, sa.func.count().label("n")).where(ids.isnot(None)).group_by(ids) \
+                .having(sa.func.count() > 1).subquery("twice")
+            n = con.execute(sa.select(sa.func.coalesce(sa.func.sum(twice.c.n), 0))).scalar()
+            if n:
+                some = con.execute(sa.select(twice.c.call_id).order_by(twice.c.call_id).limit(5)).scalars()
+                report.add("outbound_calls", "call_id", contract._PANDERA_WORDS["field_uniqueness"], int(n),
+                           examples(pd.Series(list(some))), self.src.label)
+        rows = report.rows["outbound_calls"] = int(con.execute(sa.select(sa.func.count()).select_from(mapped)).scalar())
+        if rows == 0:
+            report.add("outbound_calls", None, "the table has no rows", 0, source=self.src.label)
+
+
+class _Unmapped(Exception):
+    """The mapping names columns the export lacks: reported, and nothing to count."""
+
+    def __init__(self, report: contract.ValidationReport):
+        super().__init__(str(report))
+        self.report = report

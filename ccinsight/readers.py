@@ -304,6 +304,35 @@ def sql_connection(src):
         engine.dispose()
 
 
+@contextmanager
+def duckdb_files_connection(src, memory: str = "512MB"):
+    """A SQLAlchemy connection to an in-memory DuckDB (duckdb_engine), within ``memory``
+    (larger work spills to a temporary folder), and the SQL relation of a CSV or Parquet
+    source's file(s) (a glob's files as one relation); failures as :func:`sql_connection`."""
+    import tempfile
+
+    import sqlalchemy as sa
+
+    paths = source_files(src)
+    listed = "[" + ", ".join(f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in paths) + "]"
+    if FILE_SUFFIXES.get(paths[0].suffix.lower()) == "parquet":
+        relation = f"read_parquet({listed})"
+    else:
+        sep = str(src.get("sep") or ",").replace("'", "''")
+        relation = f"read_csv({listed}, delim='{sep}', header=true, skip={int(src.get('skip_rows') or 0)})"
+    with tempfile.TemporaryDirectory(prefix="ccinsight-duckdb-") as spill:
+        engine = sa.create_engine("duckdb:///:memory:", connect_args={"config": {
+            "memory_limit": memory, "temp_directory": spill}})
+        try:
+            with engine.connect() as con:
+                yield con, relation
+        except sa.exc.SQLAlchemyError as err:
+            raise DataError(f"{src.where}: reading {src.label} failed: "
+                            f"{str(getattr(err, 'orig', err) or err).splitlines()[0]}") from None
+        finally:
+            engine.dispose()
+
+
 def _read_sql(src) -> pd.DataFrame:
     import sqlalchemy as sa
 

@@ -207,8 +207,8 @@ def calls_input(data: str | Path, sources: dict | None = None, month: str | None
         if src is not None and pushdown.not_pushed(src) is None:
             return Calls(label=src.label, pushed=PushedCalls(src), provenance={
                 "data_sources": {"outbound_calls": src.label}, "data_skipped": {},
-                "data_notes": ["outbound_calls: mapped and aggregated in the database; only the aggregates "
-                               "were fetched."]})
+                "data_notes": ["outbound_calls: mapped and aggregated where it lies (in the database, or by "
+                               "DuckDB over the files); only the aggregates were fetched."]})
         ds = data_mod.load(data, ["outbound_calls"], sources=sources, month=month)
         return Calls(label=ds.sources["outbound_calls"], frame=ds["outbound_calls"], provenance=ds.provenance())
     root = resolve_path(data)

@@ -29,7 +29,12 @@ def dialler(small_data, tmp_path_factory):
                            "version": calls["script_version"].map({"verbatim": "V", "keyword": "K"}).astype(str),
                            "started_at": calls["started_at"], "talk_min": calls["talk_time_s"] / 60,
                            "result": result, "test_call": 0})
-    path = tmp_path_factory.mktemp("dialler") / "calls.db"
+    folder = tmp_path_factory.mktemp("dialler")
+    path = folder / "calls.db"
+    june = export["started_at"] >= "2026-06-01"
+    export[~june].to_csv(folder / "calls-1.csv", sep=";", index=False)  # a dialler's monthly exports: a glob
+    export[june].to_csv(folder / "calls-2.csv", sep=";", index=False)
+    export.to_parquet(folder / "calls.parquet")
     with sqlite3.connect(path) as con:
         export.to_sql("calls", con, index=False)
         # test calls in the month analysed, all sales: the filter must leave them out
@@ -52,11 +57,22 @@ def _strip(findings) -> dict:
     return {k: v for k, v in to_jsonable(findings).items() if not k.startswith("data_")}
 
 
-def test_pushed_down_findings_equal_the_pandas_mapping_of_the_same_export(dialler, monkeypatch):
-    sources = _spec(dialler)
+def _as_files(path, pattern: str, **more) -> dict:
+    spec = _spec(path, **more)["outbound_calls"]
+    spec = {k: v for k, v in spec.items() if k not in ("url", "table")} | {"file": str(path.parent / pattern)}
+    return {"outbound_calls": spec | ({"sep": ";"} if pattern.endswith(".csv") else {})}
+
+
+@pytest.mark.parametrize("where", ["sqlite", "csv glob", "parquet"])
+def test_pushed_down_findings_equal_the_pandas_mapping_of_the_same_export(dialler, monkeypatch, where):
+    sources = {"sqlite": lambda: _spec(dialler), "csv glob": lambda: _as_files(dialler, "calls-*.csv"),
+               "parquet": lambda: _as_files(dialler, "calls.parquet")}[where]()
+    if where != "sqlite":  # the files hold no test calls
+        sources["outbound_calls"].pop("filter")
     assert pushdown.not_pushed(parse(sources)["outbound_calls"]) is None
     pushed = scripts.analyse(sources=sources, month="2026-06")
-    assert "aggregated in the database" in " ".join(pushed.provenance()["data_notes"])
+    assert "aggregated where it lies" in " ".join(pushed.provenance()["data_notes"])
+    assert pushed.provenance()["data_sources"]["outbound_calls"] == parse(sources)["outbound_calls"].label
     monkeypatch.setattr(pushdown, "not_pushed", lambda src: "read whole for the comparison")
     read_whole = scripts.analyse(sources=sources, month="2026-06")
     assert _strip(pushed.findings()) == _strip(read_whole.findings())
@@ -95,3 +111,21 @@ def test_a_filter_keeps_the_same_rows_in_sql_as_in_pandas(expression):
         kept = sorted(r[0] for r in con.execute(sa.select(table.c.row).where(condition)))
     expected = list(np.flatnonzero(filters.apply(frame.astype({"flag": "boolean"}), expression, "test")))
     assert kept == expected, expression
+
+
+def test_a_repeated_call_id_is_reported_as_for_a_file(dialler, tmp_path):
+    calls = pd.read_parquet(dialler.parent / "calls.parquet")
+    pd.concat([calls, calls.head(3)]).to_parquet(tmp_path / "calls.parquet")
+    sources = _as_files(tmp_path / "calls.parquet", "calls.parquet")
+    sources["outbound_calls"].pop("filter")
+    with pytest.raises(DataError) as err:
+        scripts.analyse(sources=sources, month="2026-06")
+    assert "call_id" in str(err.value) and "6 rows" in str(err.value) and "duplicate values" in str(err.value)
+
+
+def test_a_mapped_column_the_export_lacks_is_named_with_the_closest_match(dialler):
+    sources = _spec(dialler, columns={"call_id": "id", "agent_id": "agent", "script_version": "version",
+                                      "talk_time_s": "talk_minutes"})
+    with pytest.raises(DataError) as err:
+        scripts.analyse(sources=sources, month="2026-06")
+    assert "'talk_minutes'" in str(err.value) and "did you mean 'talk_min'" in str(err.value)

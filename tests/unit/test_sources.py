@@ -94,8 +94,9 @@ def test_globs_excel_and_duckdb_sources(small_data, tmp_path):
                      "columns": {"hiring_channel": "Channel", "cost_per_hire": "Cost"}},
     }
     ds = data.load(None, ["outbound_calls", "training", "channels"], sources=spec)
-    assert len(ds["outbound_calls"]) == len(calls)
-    assert ds["outbound_calls"]["accepted"].sum() == calls["accepted"].sum()
+    # the calls are counted by DuckDB over the glob's files, not loaded (ccinsight.pushdown)
+    per_month = calls["started_at"].dt.to_period("M").value_counts().sort_index()
+    assert ds.held["outbound_calls"].per_month().to_dict() == per_month.to_dict()
     np.testing.assert_allclose(ds["training"]["training_score"], training["training_score"])
     assert ds["channels"].set_index("hiring_channel")["cost_per_hire"].to_dict() == {"referral": 300.0,
                                                                                      "job_board": 900.0}
