@@ -4,14 +4,16 @@ For each scale (1 = the default data, about a million calls) it generates the sy
 centre once into ``--root`` (kept between runs; regenerated when stale), then times
 `ccinsight validate` and a cold `ccinsight deck --force` on it, each a separate process
 under GNU time for its wall time and peak memory (the largest resident set of the
-process and of any one of its workers). Then, on the default scale: an unchanged rerun of
-the deck (no --force), and a 12-month backfill against one month's deck.
+process and of any one of its workers); with ``--mapped`` also a cold deck whose tables are
+mapped through ``sources`` (the calls counted by DuckDB, :mod:`ccinsight.pushdown`). Then,
+on the default scale: an unchanged rerun of the deck (no --force), and a 12-month backfill
+against one month's deck.
 
 Targets (issue 16): validate and deck on 20M calls peak under 1 GB, on 100M calls
 complete under 2 GB; wall time no worse than linear in calls from 5M up; an unchanged
 rerun under 3 s; a 12-month backfill at most 4x one month's deck.
 
-Usage: .venv/bin/python bench/scale_bench.py [--scales 1 5 20 100] [--root DIR] [--no-backfill]
+Usage: .venv/bin/python bench/scale_bench.py [--scales 1 5 20 100] [--root DIR] [--no-backfill] [--mapped]
 """
 from __future__ import annotations
 
@@ -41,12 +43,16 @@ def measured(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
     return seconds, peak, done.returncode
 
 
-def params_for(data: Path, folder: Path) -> Path:
-    """The monthly deck's params with ``data`` pointed at another folder."""
+def params_for(data: Path, folder: Path, mapped: bool = False) -> Path:
+    """The monthly deck's params with ``data`` pointed at another folder; ``mapped``: every
+    table through ``sources`` instead, the calls as a dialler might name their columns."""
     values = yaml.safe_load((project_root() / "params" / "monthly.yaml").read_text())
     values["data"] = str(data)
     values["month"] = None
-    path = folder / f"monthly-{data.name}.yaml"
+    if mapped:
+        values["sources"] = {p.stem: {"file": str(p)} for p in sorted(data.glob("*.parquet"))}
+        values["sources"]["outbound_calls"]["columns"] = {"talk_time_s": "talk_time_s", "started_at": "started_at"}
+    path = folder / f"monthly-{data.name}{'-mapped' if mapped else ''}.yaml"
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
 
@@ -57,6 +63,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "ccinsight-scale",
                         help="where the generated data sets are kept between runs")
     parser.add_argument("--no-backfill", action="store_true", help="skip the rerun and backfill figures")
+    parser.add_argument("--mapped", action="store_true",
+                        help="also a cold deck with every table mapped through sources (the calls counted by DuckDB)")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "ccinsight"]
     root = args.root.absolute()
@@ -72,6 +80,11 @@ def main() -> None:
         rows.append({"scale": scale, "calls (M)": scale, "synth s": synth[0], "synth MB": synth[1],
                      "validate s": validate[0], "validate MB": validate[1], "deck s": deck[0], "deck MB": deck[1],
                      "ok": not (synth[2] or validate[2] or deck[2])})
+        if args.mapped:
+            mapped = measured([*cli, "deck", "--params", str(params_for(data, root, mapped=True)), "--out",
+                               str(root / f"out-{scale:g}-mapped"), "--force"], root)
+            rows[-1] |= {"mapped deck s": mapped[0], "mapped deck MB": mapped[1]}
+            rows[-1]["ok"] = rows[-1]["ok"] and not mapped[2]
         print(pd.DataFrame(rows[-1:]).round(1).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     table["validate s per M calls"] = table["validate s"] / table["calls (M)"]
