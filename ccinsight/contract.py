@@ -67,9 +67,17 @@ def _between(lo: float, hi: float) -> pa.Check:
     return pa.Check.in_range(lo, hi, error=f"values outside {lo:g}..{hi:g}")
 
 
+#: The longest talk (and handle) time a call may have, in seconds.
+MAX_TALK_S = 7200
+
+
+def positive_rule(hi: float) -> str:
+    """The words of the rule 'above 0 and at most hi'."""
+    return f"values not above 0 and at most {hi:g}"
+
+
 def _positive(hi: float) -> pa.Check:
-    return pa.Check(lambda s: (s > 0) & (s <= hi), element_wise=False,
-                    error=f"values not above 0 and at most {hi:g}")
+    return pa.Check(lambda s: (s > 0) & (s <= hi), element_wise=False, error=positive_rule(hi))
 
 
 def _one_of(values: Iterable[str]) -> pa.Check:
@@ -137,7 +145,7 @@ TABLES: dict[str, Table] = {
                 Field("calls_handled", "int", "Calls handled in the month.", unit="calls",
                       checks=(_non_negative(),)),
                 Field("aht_s", "float", "Average handle time; lower is better.", unit="seconds",
-                      nullable=True, checks=(_positive(7200),)),
+                      nullable=True, checks=(_positive(MAX_TALK_S),)),
                 Field("conversion_rate", "float", "Share of calls ending in a sale / sign-up.",
                       unit="share 0-1", nullable=True, checks=(_between(0, 1),)),
                 Field("qa_score", "float", "Quality-assurance score.", unit="points 0-100",
@@ -157,7 +165,7 @@ TABLES: dict[str, Table] = {
                 Field("script_version", "string", "Script used, e.g. verbatim / keyword."),
                 Field("started_at", "datetime", "When the call was connected (local time)."),
                 Field("talk_time_s", "float", "Talk time of the call.", unit="seconds",
-                      checks=(_positive(7200),)),
+                      checks=(_positive(MAX_TALK_S),)),
                 Field("accepted", "bool", "Customer stayed on and heard the offer."),
                 Field("converted", "bool", "Call ended in a sale / sign-up."),
                 Field("refusal_reason", "string", "Why the customer refused; empty when accepted.",
@@ -500,7 +508,7 @@ def _schema_for(name: str, present: tuple[str, ...], unique: bool) -> pa.DataFra
     return pa.DataFrameSchema(columns, unique=key)
 
 
-_PANDERA_WORDS = {
+_PANDERA_WORDS = {  # pandera's failure kinds in the report's words
     "not_nullable": "empty values, which the contract does not allow",
     "field_uniqueness": "duplicate values in a column that must be unique",
 }

@@ -13,10 +13,11 @@ missing value never passing a comparison, unmapped values reported with counts a
 examples. Other mappings (``date_format``, ``date_parts``, ``tenure``, mm:ss text, Excel,
 other encodings) are read whole as before (:func:`not_pushed` says why).
 
-Checked where the calls lie: every call has a start time and readable accepted / converted
-values, none is converted without being accepted, every value is mapped, no call id comes
-twice; talk times and script versions are checked on the aggregate
-(``scripts.check_aggregate``). Unknown agents and calls in the future are not checked.
+Checked where the calls lie, in the contract's words: empty values in required columns,
+accepted / converted values that are not true/false, talk times not above 0 s or above
+2 hours, calls converted although not accepted, values with no mapping, call ids that come
+twice. Unknown agents and calls in the future need the rows and are not checked; a value
+the database cannot read as a number or date-time stops the run with its message.
 """
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def not_pushed(src) -> str | None:
 
 @dataclass
 class PushedCalls:
-    """A SQL source of ``outbound_calls`` whose aggregates its database computes."""
+    """A source of ``outbound_calls`` (a database, or files DuckDB reads) that is mapped,
+    checked and aggregated where it lies."""
 
     src: Any  # ccinsight.sources.Source
     checked: bool = False
@@ -118,7 +120,8 @@ class PushedCalls:
 
     def _mapped(self, con, relation: str | None):
         """The mapped relation (a subquery with the contract's call columns) and the
-        conditions the database counts as problems: (column, rule, condition, value shown)."""
+        problems to count there: (contract column, rule, condition), the condition a SQL
+        expression, or the name of a column holding the offending export values."""
         import sqlalchemy as sa
 
         src = self.src
@@ -195,6 +198,10 @@ class PushedCalls:
                                    "or '*' for every other value)", f"unmapped_{name}"))
                 col = sa.case(*cases, else_=default) if cases else default
             if field.dtype == "bool":
+                words = sorted(contract.TRUE_WORDS | contract.FALSE_WORDS)
+                columns[f"odd_{name}"] = sa.case((sa.and_(col.isnot(None), key(col).notin_(words)), text(col)),
+                                                 else_=sa.null())
+                checks.append((name, contract._TYPE_WORDS["bool"], f"odd_{name}"))
                 col = sa.case((key(col).in_(sorted(contract.TRUE_WORDS)), sa.true()),
                               (key(col).in_(sorted(contract.FALSE_WORDS)), sa.false()), else_=sa.null())
             elif field.dtype == "datetime":  # SQLite keeps date-times as text, and CAST makes a number of it
@@ -206,17 +213,21 @@ class PushedCalls:
             columns[name] = col
         if not report.ok:
             raise _Unmapped(report)
+        talk = columns["talk_time_s"]
+        columns["range_talk_time_s"] = sa.case((sa.or_(talk <= 0, talk > contract.MAX_TALK_S), talk), else_=sa.null())
         query = sa.select(*[c.label(n) for n, c in columns.items()]).select_from(export)
         if src.get("filter"):
             query = query.where(filters.to_sql(src.get("filter"), f"{src.where}.filter", in_seconds))
         mapped = query.subquery("calls")
         c = mapped.c
-        checks += [("started_at", "missing values (a required column)", c.started_at.is_(None)),
-                   ("accepted", "values that are not true/false (or no value)", c.accepted.is_(None)),
+        for f in contract.TABLES["outbound_calls"].fields:  # as the contract checks a table read whole
+            if not f.nullable and f.name not in constants and f.name != src.get("row_id"):
+                # values already reported as unmapped or unreadable are not counted again as empty
+                told = [c[k].is_(None) for k in (f"unmapped_{f.name}", f"odd_{f.name}") if k in columns]
+                checks.append((f.name, contract._PANDERA_WORDS["not_nullable"], sa.and_(c[f.name].is_(None), *told)))
+        checks += [("talk_time_s", contract.positive_rule(contract.MAX_TALK_S), "range_talk_time_s"),
                    ("converted", "calls converted although not accepted",
                     sa.and_(c.converted == sa.true(), c.accepted == sa.false()))]
-        if not outcome or outcome.get("converted") is not None:
-            checks.append(("converted", "values that are not true/false (or no value)", c.converted.is_(None)))
         return mapped, checks
 
     def by_day(self) -> pd.DataFrame:
@@ -251,11 +262,15 @@ class PushedCalls:
             if not n:
                 continue
             shown = ""
-            if isinstance(cond, str):  # the most frequent unmapped values, as for a file
+            if isinstance(cond, str) and cond.startswith("unmapped_"):  # the most frequent ones, as for a file
                 value = mapped.c[cond]
                 top = con.execute(sa.select(value, sa.func.count()).where(value.isnot(None)).group_by(value)
                                   .order_by(sa.func.count().desc(), value).limit(8)).fetchall()
                 shown = ", ".join(f"{v!r} ({k} rows)" for v, k in top)
+            elif isinstance(cond, str):
+                value = mapped.c[cond]
+                some = con.execute(sa.select(value).where(value.isnot(None)).distinct().order_by(value).limit(5))
+                shown = examples(pd.Series(list(some.scalars())))
             report.add("outbound_calls", name, rule, int(n), shown, self.src.label)
         if self.src.get("row_id") != "call_id" and "call_id" not in (self.src.get("constants") or {}):
             ids = mapped.c.call_id

@@ -129,3 +129,24 @@ def test_a_mapped_column_the_export_lacks_is_named_with_the_closest_match(dialle
     with pytest.raises(DataError) as err:
         scripts.analyse(sources=sources, month="2026-06")
     assert "'talk_minutes'" in str(err.value) and "did you mean 'talk_min'" in str(err.value)
+
+
+def test_bad_values_are_counted_where_they_lie_with_the_contracts_words(dialler, tmp_path):
+    """Empty agent ids, talk times out of range and converted-not-accepted calls: the same
+    problems, rows and words as the contract's check of the same calls read whole."""
+    calls = pd.read_parquet(dialler.parent / "calls.parquet")
+    calls.loc[calls.index[:4], "agent"] = None
+    calls.loc[calls.index[10:13], "talk_min"] = -1.0
+    calls.to_parquet(tmp_path / "calls.parquet")
+    sources = _as_files(tmp_path / "calls.parquet", "calls.parquet")
+    sources["outbound_calls"].pop("filter")
+    with pytest.raises(DataError) as pushed:
+        scripts.analyse(sources=sources, month="2026-06")
+    from ccinsight import data
+
+    with pytest.raises(DataError) as whole:
+        data.load(None, ["outbound_calls"], sources=sources | {"outbound_calls": sources["outbound_calls"]
+                                                              | {"date_format": "%Y-%m-%d %H:%M:%S"}})
+    for text in (str(pushed.value), str(whole.value)):
+        assert "agent_id" in text and "4 rows" in text and "empty values" in text
+        assert "talk_time_s" in text and "values not above 0 and at most 7200 (3 rows; e.g. -60.0)" in text
