@@ -198,3 +198,16 @@ def test_horizons_parameter_reports_attrition_at_each_horizon():
     assert f.survival_curve[-1]["day"] == 365 and f.attrition_90d.value is not None
     with pytest.raises(ParameterError, match="horizons"):
         attrition.analyse(_ds(agents), horizons=[0, 90])
+
+
+def test_close_pairs_are_counted_as_listing_every_pair_would():
+    """The count by sorting equals the count over every pair i < j (the square the
+    clustering check used to build), with and without same-school labels."""
+    rng = np.random.default_rng(11)
+    day = rng.integers(0, 400, 700)
+    school = rng.integers(0, 6, 700)
+    i, j = np.triu_indices(len(day), k=1)
+    close = np.abs(day[i] - day[j]) <= 3
+    assert attrition.close_pairs(day, 3) == close.sum()
+    assert attrition.close_pairs(day, 3, school) == (close & (school[i] == school[j])).sum()
+    assert attrition.close_pairs(day[:1], 3) == 0 and attrition.close_pairs(np.array([5, 5]), 0) == 1
