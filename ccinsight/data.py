@@ -35,7 +35,7 @@ class Held:
     which is all the data overview and the months need (and can be cut at any day)."""
 
     table: str
-    path: Path | None  # None: a database counted it (:mod:`ccinsight.pushdown`)
+    path: Path | None  # None: counted where a mapped source lies (:mod:`ccinsight.pushdown`)
     columns: tuple[str, ...]
     by_day: pd.DataFrame  # index: day; "rows", then the empty values of each column
 
@@ -116,8 +116,8 @@ class Dataset:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name in self.held and self.held[name].path is None:
-            raise DataError(f"The table '{name}' ({self.sources.get(name)}) is counted in its database, not loaded: "
-                            "aggregate it there (ccinsight.pushdown).")
+            raise DataError(f"The table '{name}' ({self.sources.get(name)}) is counted where it lies, not loaded: "
+                            "aggregate it there (ccinsight.pushdown.PushedCalls).")
         if name in self.held:
             raise DataError(f"The table '{name}' ({display_path(self.held[name].path)}) is checked in batches and "
                             "kept as its file, not loaded: aggregate it with DuckDB "

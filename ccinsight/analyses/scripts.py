@@ -176,7 +176,7 @@ class Calls:
     path: Path | None = None
     frame: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
-    #: a SQL source its database aggregates (:mod:`ccinsight.pushdown`): only aggregates come back
+    #: a mapped source aggregated where it lies (:mod:`ccinsight.pushdown`): only aggregates come back
     pushed: PushedCalls | None = None
 
     @property
