@@ -7,6 +7,7 @@ rewritten after each deck run, so it always lists what is on disk.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -81,11 +82,15 @@ img{max-width:100%;height:auto} table{border-collapse:collapse;font-size:.9em} t
 """
 
 
-def render(deck_folder: Path, name: str) -> str:
-    """The archive page: self-contained (inline CSS, embedded figures), works offline."""
+def render(deck_folder: Path, name: str, collected: tuple[list[str], pd.DataFrame] | None = None,
+           key: str = "") -> str:
+    """The archive page: self-contained (inline CSS, embedded figures), works offline.
+    ``collected``: :func:`collect`'s result when the caller has it; ``key`` is written into
+    the page (see :func:`write`)."""
     esc = html.escape
-    months, rows = collect(deck_folder)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(name)} decks</title>"
+    months, rows = collected if collected is not None else collect(deck_folder)
+    parts = [f"<!DOCTYPE html>{_KEY.format(key) if key else ''}<html lang='en'><head><meta charset='utf-8'>"
+             f"<title>{esc(name)} decks</title>"
              f"<style>{CSS}</style></head><body><main><h1>Insight decks: {esc(name)}</h1>"]
     if not months:
         parts.append("<p>No complete deck yet.</p></main></body></html>")
@@ -109,10 +114,25 @@ def render(deck_folder: Path, name: str) -> str:
     return "\n".join(parts)
 
 
-def write(deck_folder: Path, name: str) -> Path:
-    """(Re)write ``DECK_FOLDER/index.html``; replaced in one step, never half-written."""
+_KEY = "<!-- ccinsight archive {} -->"
+
+
+def write(deck_folder: Path, name: str, code: str = "") -> Path:
+    """(Re)write ``DECK_FOLDER/index.html``; replaced in one step, never half-written. The
+    page carries a key of what it shows (the months, their tracked metrics, ``name`` and
+    ``code``, the code version): a page with the same key is kept as it is, so an
+    unchanged rerun does not draw every trend again."""
     target = Path(deck_folder) / "index.html"
+    months, rows = collect(deck_folder)
+    what = json.dumps([name, code, months, rows.to_dict(orient="split")], sort_keys=True, default=str)
+    key = hashlib.sha256(what.encode()).hexdigest()
+    try:
+        with target.open(encoding="utf-8") as page:
+            if _KEY.format(key) in page.read(200):
+                return target
+    except OSError:
+        pass  # no page yet
     tmp = target.with_name(f".index.html.tmp-{os.getpid()}")
-    tmp.write_text(render(deck_folder, name), encoding="utf-8")
+    tmp.write_text(render(deck_folder, name, (months, rows), key), encoding="utf-8")
     os.replace(tmp, target)
     return target

@@ -739,5 +739,5 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
             results = build_months(plan, months_to_run, out_dir, executor, force, timeout_s, say, browser)
     # once per command, not per month of a backfill: every month's deck and the tracked metrics' trends
     # (replaced in one step, so a concurrent run for another month cannot leave it half-written)
-    archive.write(out_dir / plan.name, plan.name)
+    archive.write(out_dir / plan.name, plan.name, code_version())
     return results

@@ -37,3 +37,18 @@ def test_lists_complete_months_and_each_tracked_metric(tmp_path):
 
 def test_an_empty_folder_says_so(tmp_path):
     assert "No complete deck yet." in archive.render(tmp_path, "monthly")
+
+
+def test_a_page_showing_the_same_is_kept_and_a_changed_month_redraws_it(tmp_path, monkeypatch):
+    _deck(tmp_path / "2026-08", 0.081)
+    _deck(tmp_path / "2026-09", 0.079)
+    drawn = []
+    real = archive.trend_png
+    monkeypatch.setattr(archive, "trend_png", lambda metric: drawn.append(1) or real(metric))
+    first = archive.write(tmp_path, "monthly", "code-1").read_text()
+    archive.write(tmp_path, "monthly", "code-1")
+    assert len(drawn) == 1  # the unchanged rerun kept the page
+    _deck(tmp_path / "2026-10", 0.090)
+    assert "3 month(s)" in archive.write(tmp_path, "monthly", "code-1").read_text() and len(drawn) == 2
+    archive.write(tmp_path, "monthly", "code-2")  # other code: drawn again
+    assert len(drawn) == 3 and first.startswith("<!DOCTYPE html><!-- ccinsight archive ")
