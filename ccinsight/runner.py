@@ -23,6 +23,11 @@ from ccinsight import params as params_mod
 from ccinsight.config import KERNEL_NAME, cli_path, display_path, notebooks_dir, outputs_dir, project_root
 from ccinsight.errors import NotebookFailed, ParameterError
 
+#: Seconds a cell's output may take to arrive after the cell finished. papermill makes a late
+#: output an error, and nbclient's 4 s default failed a figure of a deck on 100M calls run
+#: on a busy machine.
+IOPUB_TIMEOUT_S = 120
+
 #: Private folders of kernels' local sockets (in the system's temporary folder).
 KERNEL_DIR_PREFIX = "ccinsight-kernel-"
 
@@ -219,16 +224,20 @@ def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_
             papermill.execute_notebook(
                 str(path), str(tmp / f"{name}.ipynb"), parameters=checked, kernel_name=_kernel_name(),
                 cwd=str(project_root()), progress_bar=False, log_output=False, execution_timeout=timeout_s,
-                kernel_manager_class=_local_kernel_manager(),
+                kernel_manager_class=_local_kernel_manager(), iopub_timeout=IOPUB_TIMEOUT_S,
             )
         except PapermillExecutionError as err:
             error_name = err.ename
             first_line = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
             error = f"cell {err.exec_count} (`{first_line.strip()[:60]}`) raised {err.ename}: {err.evalue}"
-        except CellTimeoutError:
+        except CellTimeoutError as err:
             error_name = "CellTimeout"
-            error = (f"{_running_cell(tmp / f'{name}.ipynb')} ran longer than the per-cell timeout of {timeout_s} s "
-                     "and was stopped")
+            if "IOPub" in str(err):  # the cell finished, but its output (e.g. a figure) did not arrive in time
+                error = (f"the output of {_running_cell(tmp / f'{name}.ipynb')} did not arrive within "
+                         f"{IOPUB_TIMEOUT_S} s of the cell finishing (the machine too busy?); run it again")
+            else:
+                error = (f"{_running_cell(tmp / f'{name}.ipynb')} ran longer than the per-cell timeout of "
+                         f"{timeout_s} s and was stopped")
         except DeadKernelError:
             error_name = "DeadKernel"
             error = (f"the kernel died while running {_running_cell(tmp / f'{name}.ipynb')} (out of memory, or "
