@@ -117,19 +117,29 @@ def _no_password_in(folder: Path) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
 
 
-def test_a_notebook_runs_from_postgres_like_from_files(postgres, small_data, tmp_path):
+def _strip(found: dict) -> dict:
+    """Findings without the run record's data_ entries (where the tables came from)."""
+    return {k: v for k, v in found.items() if not k.startswith("data_")}
+
+
+def _from_db_and_files(notebook: str, sources: dict, small_data: Path, tmp_path: Path):
+    """Run ``notebook`` through the CLI on the database ``sources`` and on the files of the
+    same tables (month 2026-06): the database run's output, and both runs' findings."""
     params = tmp_path / "pg.yaml"
-    params.write_text(yaml.safe_dump({"sources": _sources(postgres), "month": "2026-06"}))
-    from_db = run_cli("run", "attrition_survival", "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
+    params.write_text(yaml.safe_dump({"sources": sources, "month": "2026-06"}))
+    from_db = run_cli("run", notebook, "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
     assert from_db.code == 0, from_db.text
-    from_files = run_cli("run", "attrition_survival", "--set", f"data={small_data}", "--set", "month=2026-06",
+    from_files = run_cli("run", notebook, "--set", f"data={small_data}", "--set", "month=2026-06",
                          "--out", str(tmp_path / "files"))
     assert from_files.code == 0, from_files.text
-    db = json.loads((tmp_path / "db" / "findings.json").read_text())
-    files = json.loads((tmp_path / "files" / "findings.json").read_text())
+    return (from_db, json.loads((tmp_path / "db" / "findings.json").read_text()),
+            json.loads((tmp_path / "files" / "findings.json").read_text()))
+
+
+def test_a_notebook_runs_from_postgres_like_from_files(postgres, small_data, tmp_path):
+    from_db, db, files = _from_db_and_files("attrition_survival", _sources(postgres), small_data, tmp_path)
     assert "127.0.0.1" in db["data_sources"]["agents"] and ":***@" in db["data_sources"]["agents"]
-    strip = lambda f: {k: v for k, v in f.items() if not k.startswith("data_")}  # noqa: E731
-    assert strip(db) == strip(files)  # same numbers, whichever way the tables arrived
+    assert _strip(db) == _strip(files)  # same numbers, whichever way the tables arrived
     assert _no_password_in(tmp_path / "db") == []
     assert PASSWORD not in from_db.text
 
@@ -252,8 +262,7 @@ def test_the_call_aggregates_run_in_postgres_and_only_they_come_back(postgres, s
     finally:
         sa.event.remove(sa.engine.Engine, "after_cursor_execute", count)
     from_file = scripts.analyse(small_data, month="2026-06")
-    strip = lambda f: {k: v for k, v in to_jsonable(f).items() if not k.startswith("data_")}  # noqa: E731
-    assert strip(pushed.findings()) == strip(from_file.findings())
+    assert _strip(to_jsonable(pushed.findings())) == _strip(to_jsonable(from_file.findings()))
 
     calls = pd.read_parquet(small_data / "outbound_calls.parquet")
     both = calls[(calls["started_at"] >= "2026-05-01") & (calls["started_at"] < "2026-07-01")]
@@ -277,16 +286,7 @@ def test_the_data_overview_counts_calls_in_postgres_as_in_the_file(postgres, sma
     sources = _sources(postgres)
     sources["outbound_calls"] = {"url": postgres, "query": "SELECT * FROM dialler.calls",
                                  "columns": {"talk_time_s": "talk_min"}, "units": {"talk_time_s": "minutes"}}
-    params = tmp_path / "pg.yaml"
-    params.write_text(yaml.safe_dump({"sources": sources, "month": "2026-06"}))
-    from_db = run_cli("run", "data_overview", "--params", str(params), "--out", str(tmp_path / "db"), env=ENV)
-    assert from_db.code == 0, from_db.text
-    from_files = run_cli("run", "data_overview", "--set", f"data={small_data}", "--set", "month=2026-06",
-                         "--out", str(tmp_path / "files"))
-    assert from_files.code == 0, from_files.text
-    db = json.loads((tmp_path / "db" / "findings.json").read_text())
-    files = json.loads((tmp_path / "files" / "findings.json").read_text())
-    strip = lambda f: {k: v for k, v in f.items() if not k.startswith("data_")}  # noqa: E731
-    assert db["n_calls"] > 1000 and strip(db) == strip(files)
+    _, db, files = _from_db_and_files("data_overview", sources, small_data, tmp_path)
+    assert db["n_calls"] > 1000 and _strip(db) == _strip(files)
     assert any("counted where it lies" in n for n in db["data_notes"])
     assert _no_password_in(tmp_path / "db") == []
