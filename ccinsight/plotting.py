@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 
 #: Categorical palette shared by every notebook and the deck (colour-blind safe).
 PALETTE = "colorblind"
@@ -26,6 +27,15 @@ def new_axes(ax=None, **subplot_kw):
         return ax
     _, ax = plt.subplots(**subplot_kw)
     return ax
+
+
+def error_extent(value, low, high) -> np.ndarray:
+    """Matplotlib's ``xerr`` / ``yerr`` (2 x n distances below and above ``value``) for an
+    interval ``low``-``high``. Rounding can put an exact interval's end a hair inside its
+    estimate (a Wilson upper bound of 1 - 1e-16 for 9 of 9); matplotlib refuses negative
+    distances, so they are clipped at 0. Missing bounds stay missing (no bar)."""
+    value, low, high = (np.asarray(x, float) for x in (value, low, high))
+    return np.clip(np.vstack([np.atleast_1d(value - low), np.atleast_1d(high - value)]), 0, None)
 
 
 def percent_axis(axis) -> None:

@@ -28,7 +28,7 @@ from ccinsight.errors import ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.labels import Labels
-from ccinsight.plotting import new_axes, percent_axis, plain_log_ticks
+from ccinsight.plotting import error_extent, new_axes, percent_axis, plain_log_ticks
 from ccinsight.privacy import pool_small
 from ccinsight.survival import (attrition_at, fit_km, greenwood_var, retention_at, survival_at,
                                 survival_difference, survival_table)
@@ -368,7 +368,7 @@ class AttritionResult:
             return ax
         c = self.cox.reset_index(drop=True)
         y = np.arange(len(c))[::-1]
-        ax.errorbar(c["hazard_ratio"], y, xerr=[c["hazard_ratio"] - c["low"], c["high"] - c["hazard_ratio"]],
+        ax.errorbar(c["hazard_ratio"], y, xerr=error_extent(c["hazard_ratio"], c["low"], c["high"]),
                     fmt="o", capsize=3, **kwargs)
         ax.axvline(1, color="0.3", lw=0.8)
         ax.set_xscale("log")

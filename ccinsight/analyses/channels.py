@@ -23,7 +23,7 @@ from ccinsight.errors import DataError
 from ccinsight.findings import Estimate, Findings, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.labels import Labels
-from ccinsight.plotting import new_axes, percent_axis
+from ccinsight.plotting import error_extent, new_axes, percent_axis
 from ccinsight.performance import check_metric, metric_label, metric_unit, window_performance
 from ccinsight.privacy import OTHER, pool_small, suppress_small
 from ccinsight.stats import mean_interval, wilson
@@ -281,8 +281,8 @@ class ChannelResult:
         names = []
         for row, yy in zip(t.itertuples(), y):
             c = colours.get(row.verdict, "0.5")
-            ax.errorbar(row.retention_90d, yy, xerr=[[row.retention_90d - row.low], [row.high - row.retention_90d]],
-                        yerr=[[yy - row.perf_low], [row.perf_high - yy]] if has_perf and np.isfinite(row.perf_low)
+            ax.errorbar(row.retention_90d, yy, xerr=error_extent(row.retention_90d, row.low, row.high),
+                        yerr=error_extent(yy, row.perf_low, row.perf_high) if has_perf and np.isfinite(row.perf_low)
                         else None, fmt="o", color=c, capsize=3, **kwargs)
             names.append(ax.text(row.retention_90d, yy, f"{self.names.value('hiring_channel', row.hiring_channel)} "
                                  f"(n = {row.hires:,})", fontsize="small"))

@@ -34,7 +34,7 @@ from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.findings import markdown_text as md
 from ccinsight.labels import Labels
 from ccinsight.labels import parse as parse_labels
-from ccinsight.plotting import new_axes, percent_axis
+from ccinsight.plotting import error_extent, new_axes, percent_axis
 from ccinsight.privacy import suppress_small
 from ccinsight.pushdown import PushedCalls
 from ccinsight.readers import duckdb_query, duckdb_relation, table_file
@@ -609,7 +609,7 @@ class ScriptResult:
         b = self.bins
         width = float(np.diff(b["bin_start_s"]).min()) if len(b) > 1 else 30.0
         mid = (b["bin_start_s"] + width / 2) / 60
-        ax.errorbar(mid, b["rate"], yerr=[b["rate"] - b["low"], b["high"] - b["rate"]], fmt="o", ms=4,
+        ax.errorbar(mid, b["rate"], yerr=error_extent(b["rate"], b["low"], b["high"]), fmt="o", ms=4,
                     capsize=2, label="observed (Wilson 95% CI)", **kwargs)
         c = self.curve
         ax.plot(c["talk_s"] / 60, c["rate"], color="tab:red", label="logistic spline fit")
@@ -657,13 +657,12 @@ class ScriptResult:
         y = np.arange(len(v))
         v = v.assign(**{c: v[c].to_numpy(float) for c in v.columns if c.startswith(("mean_talk", "conversion"))})
         a.errorbar((v["mean_talk_s"] / 60).to_numpy(), y,
-                   xerr=np.vstack([(v["mean_talk_s"] - v["mean_talk_low"]) / 60,
-                                   (v["mean_talk_high"] - v["mean_talk_s"]) / 60]), fmt="o", capsize=3)
+                   xerr=error_extent(v["mean_talk_s"], v["mean_talk_low"], v["mean_talk_high"]) / 60, fmt="o", capsize=3)
         shown = [self.names.value("script_version", x) for x in v["script_version"]]
         a.set_yticks(y, shown)
         a.set_xlabel("mean talk time (minutes)")
         b.errorbar(v["conversion"].to_numpy(), y,
-                   xerr=np.vstack([v["conversion"] - v["conversion_low"], v["conversion_high"] - v["conversion"]]),
+                   xerr=error_extent(v["conversion"], v["conversion_low"], v["conversion_high"]),
                    fmt="o", capsize=3, color="tab:green")
         b.set_yticks(y, [""] * len(y))  # the left panel names the rows: long names would run into it
         b.set_xlabel("conversion (of calls)")

@@ -36,7 +36,7 @@ from ccinsight.data import Dataset
 from ccinsight.errors import DataError, ParameterError
 from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.labels import Labels
-from ccinsight.plotting import new_axes
+from ccinsight.plotting import error_extent, new_axes
 from ccinsight.stats import wilson
 from ccinsight.survival import fit_km, survival_table
 
@@ -628,7 +628,7 @@ class SeatsResult:
             ax.set_axis_off()
             return ax
         x = np.arange(len(c))
-        ax.errorbar(x, c["predicted"], yerr=[c["predicted"] - c["low"], c["high"] - c["predicted"]], fmt="o",
+        ax.errorbar(x, c["predicted"], yerr=error_extent(c["predicted"], c["low"], c["high"]), fmt="o",
                     capsize=3, color="0.4", label=f"projected ({self.level:.0%} interval)")
         ax.scatter(x, c["actual"], marker="D", color=np.where(c["covered"], "tab:blue", "tab:red"), zorder=3,
                    label="real (red: outside the interval)")
