@@ -3,7 +3,7 @@ plan that keeps enough of them.
 
 "Planning must count effective seats, not hires" (docs/DOMAIN notes): a class of 50 is
 not 50 seats. From the roster at the month's end (certified, awaiting the exam, failed it)
-and the curves fitted on recent hires (survival by tenure with lifelines' Kaplan-Meier,
+and the curves fitted on recent hires (survival by tenure: Kaplan-Meier, by scipy's ecdf,
 the certification pass rate, the days from hire to the exam), each current agent's fate is
 simulated forward: when they leave, and whether and when they certify. Refitting the curves
 on bootstrap resamples of the hires carries their uncertainty into the interval; each
@@ -38,7 +38,7 @@ from ccinsight.findings import Estimate, Findings, Tracked, fact, to_jsonable
 from ccinsight.labels import Labels
 from ccinsight.plotting import error_extent, new_axes
 from ccinsight.stats import wilson
-from ccinsight.survival import fit_km, survival_table
+from ccinsight.survival import fit_km, km_steps, survival_table
 
 TAIL_DAYS = 180  # the exit rate beyond the followed tenure: its average over this many last days
 
@@ -112,9 +112,7 @@ class Hires:
     def fit(self, rows: np.ndarray | None = None) -> Curves:
         """The curves from these hires (or the resample ``rows`` of them)."""
         rows = np.arange(len(self)) if rows is None else rows
-        kmf = fit_km(self.duration[rows], self.left[rows], "hires")
-        sf = kmf.survival_function_.iloc[:, 0]
-        times, surv = sf.index.to_numpy(float), sf.to_numpy(float)
+        times, surv = km_steps(self.duration[rows], self.left[rows])
         back = times[-1] - TAIL_DAYS
         s_back = surv[np.searchsorted(times, back, side="right") - 1] if back > 0 else 1.0
         tail = -math.log(max(surv[-1], 1e-9) / max(s_back, 1e-9)) / min(TAIL_DAYS, max(times[-1], 1.0))

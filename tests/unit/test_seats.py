@@ -168,3 +168,23 @@ def test_the_backtest_reads_each_agent_s_real_fate_whatever_the_row_order():
     assert len(ordered) >= 3 and ordered["actual"].tolist() == shuffled["actual"].tolist()
     p = np.exp(-RATE * 7 * 26)  # memoryless: each agent of the roster is still here with p
     assert all(abs(a - n * p) < 4 * np.sqrt(n * p * (1 - p)) for a, n in zip(ordered["actual"], ordered["roster"]))
+
+
+@pytest.mark.parametrize("case", ["ties and day-0 exits", "all censored", "all left", "small resample"])
+def test_the_survival_steps_are_lifelines_kaplan_meier(case):
+    """The projection's curves come from scipy's ecdf (refitted hundreds of times); they must
+    be the steps of a lifelines Kaplan-Meier fit, time 0 included."""
+    from lifelines import KaplanMeierFitter
+
+    from ccinsight.survival import km_steps
+
+    rng = np.random.default_rng(3)
+    n = {"small resample": 12}.get(case, 400)
+    durations = np.floor(rng.exponential(150, n))
+    left = {"all censored": np.zeros(n, bool), "all left": np.ones(n, bool)}.get(case, rng.random(n) < 0.6)
+    if case == "ties and day-0 exits":
+        durations[:5], left[:5] = 0, True
+    times, surv = km_steps(durations, left)
+    sf = KaplanMeierFitter().fit(durations, left.astype(int)).survival_function_.iloc[:, 0]
+    assert times.tolist() == sf.index.to_numpy(float).tolist()
+    assert surv == pytest.approx(sf.to_numpy(), abs=1e-12)
