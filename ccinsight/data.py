@@ -8,6 +8,7 @@ stood at the end of the analysis month (:func:`ccinsight.period.as_observed`).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -266,13 +267,44 @@ def cut(ds: Dataset, month: pd.Period | None) -> Dataset:
     return replace(ds, tables=tables, held=held, notes=ds.notes + notes, month=month)
 
 
+#: Tables read from files and checked, kept in the process: a deck's kept kernel
+#: (:mod:`ccinsight.kernels`) loads the same files for every month and notebook. Keyed by
+#: the file's size, modification time and inode, so a changed file is read again; every load
+#: gets its own copy. The least recently used go first when they hold more than
+#: ``CHECKED_BYTES`` together; a larger table is read each time.
+_CHECKED: OrderedDict[tuple, tuple[Any, contract.ValidationReport, int]] = OrderedDict()
+CHECKED_BYTES = 384 * 2**20
+
+
+def _file_key(path: Path) -> tuple:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _kept(key: tuple, make, size) -> tuple[Any, contract.ValidationReport]:
+    """``make()``'s (value, report of its problems), made once per ``key`` (see ``_CHECKED``)."""
+    if key in _CHECKED:
+        _CHECKED.move_to_end(key)
+        value, report, _ = _CHECKED[key]
+        return value, report
+    report = contract.ValidationReport()
+    value = make(report)
+    n = size(value)
+    if n <= CHECKED_BYTES:
+        _CHECKED[key] = (value, report, n)
+        while sum(k for _, _, k in _CHECKED.values()) > CHECKED_BYTES:
+            _CHECKED.popitem(last=False)
+    return value, report
+
+
 def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool) -> Dataset:
     if not root.is_dir():
         raise DataError(f"Data folder {display_path(root)} does not exist. Run `ccinsight synth` "
                         "for the synthetic contact center, or point --data at your export folder.")
-    frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     missing, skipped = [], {}
+    report = contract.ValidationReport()
+    typed: dict[str, pd.DataFrame] = {}
     for name in names:
         path = table_file(root, name)
         if path is None:
@@ -283,7 +315,13 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
             continue
         files[name] = path
         if name not in HELD_TABLES:
-            frames[name] = read_table(path, name)
+            where = display_path(path)
+            df, problems = _kept(("table", name, where, *_file_key(path)),
+                              lambda r, name=name, path=path, where=where: contract.check_table(
+                                  contract.TABLES[name], read_table(path, name), r, where),
+                              lambda df: int(df.memory_usage(index=True, deep=True).sum()))
+            report.merge(problems)
+            typed[name] = df.copy()
     if missing:
         found = sorted(p.name for p in root.iterdir() if p.is_file())
         listed = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
@@ -291,10 +329,16 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
                         f"(expected e.g. {missing[0]}.parquet or {missing[0]}.csv); "
                         f"files found: {listed or 'none'}.")
     shown = {n: display_path(p) for n, p in files.items()}
-    typed, report = contract.validate(frames, shown)
-    frames.clear()  # the tables as read are not needed now: free them before the large tables' batches
-    held = {name: _check_held(name, path, typed.get("agents"), report, shown[name])
-            for name, path in files.items() if name in HELD_TABLES}
+    contract.check_cross_tables(typed, report, shown)
+    agents_key = _file_key(files["agents"]) if "agents" in files else None
+    held = {}
+    for name, path in files.items():
+        if name in HELD_TABLES:
+            held[name], problems = _kept(("held", name, shown[name], agents_key, *_file_key(path)),
+                                      lambda r, name=name, path=path: _check_held(
+                                          name, path, typed.get("agents"), r, shown[name]),
+                                      lambda h: int(h.by_day.memory_usage(index=True).sum()))
+            report.merge(problems)
     report.rows = {n: report.rows[n] for n in files if n in report.rows}  # in the contract's order
     if validate:
         report.raise_if_failed()

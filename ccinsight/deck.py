@@ -17,6 +17,7 @@ import datetime as dt
 import errno
 import html
 import json
+import multiprocessing.util
 import os
 import re
 import shutil
@@ -262,7 +263,7 @@ def run_task(task: dict) -> dict:
     output_error = None
     try:
         result = runner.run(task["notebook"], task["parameters"], task["out"], where=task["where"],
-                            timeout_s=task.get("timeout_s"))
+                            timeout_s=task.get("timeout_s"), kernel=_KEPT.get("kernel"))
         status, error, found = result.status, result.error, result.findings
     except CCInsightError as err:
         status, error, found = "failed", str(err), {}
@@ -281,16 +282,28 @@ def run_task(task: dict) -> dict:
             "end": ended.isoformat(timespec="seconds"), "duration_s": round((ended - started).total_seconds(), 2)}
 
 
+#: The kernel a local worker process keeps for the notebooks it runs (:mod:`ccinsight.kernels`).
+_KEPT: dict[str, Any] = {}
+
+
 def _warm_up() -> None:
-    """Import papermill and nbconvert once per worker process, not once per notebook; end the
-    worker when the deck's process is gone."""
+    """Import papermill and nbconvert once per worker process, not once per notebook; keep
+    one kernel for the worker's notebooks; end the worker when the deck's process is gone."""
     leftovers.watch_parent()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
-    from ccinsight import report
+    from ccinsight import report, runner
 
     report._exporter()
+    kernel = _KEPT["kernel"] = runner.kept_kernel()
+    # multiprocessing's workers end without atexit; its finalizers run (the kernel also ends
+    # by itself when its worker is gone)
+    multiprocessing.util.Finalize(kernel, kernel.close, exitpriority=10)
+    try:
+        kernel.start()  # while the deck checks its inputs
+    except Exception:  # noqa: S110 - the first notebook tries again, and reports what fails
+        pass
 
 
 def _ready() -> None:

@@ -114,6 +114,10 @@ def _local_kernel_manager():
     from traitlets import default
 
     class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.opened_clients = []
+
         @default("transport")
         def _default_transport(self):
             return "ipc"
@@ -141,6 +145,13 @@ def _local_kernel_manager():
             finally:
                 log.close()  # the kernel process holds its own descriptor
 
+        def client(self, **kwargs):
+            # noted, so a kept kernel's clients can be closed after each notebook (papermill
+            # leaves them open on a kernel it did not start)
+            opened = super().client(**kwargs)
+            self.opened_clients.append(opened)
+            return opened
+
         def cleanup_ipc_files(self):
             super().cleanup_ipc_files()
             shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
@@ -160,7 +171,7 @@ def _kernel_name() -> str:
 
 
 def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | Path | None = None,
-        *, where: str = "command line", timeout_s: int | None = None) -> RunResult:
+        *, where: str = "command line", timeout_s: int | None = None, kernel=None) -> RunResult:
     """Execute one notebook with checked parameters and write its outputs.
 
     Parameters
@@ -177,6 +188,9 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
         Where the parameters came from, for messages.
     timeout_s
         Per-cell execution timeout.
+    kernel
+        A :class:`ccinsight.kernels.KeptKernel` to run in (a deck's worker keeps one); None:
+        a new kernel for this run.
 
     Returns
     -------
@@ -202,14 +216,22 @@ def run(notebook: str, parameters: Mapping[str, Any] | None = None, out: str | P
     leftovers.clear_stale(Path(tempfile.gettempdir()), KERNEL_DIR_PREFIX)  # killed runs' kernel folders
     # one run at a time writes these outputs; it clears what killed runs left in the folder
     with leftovers.exclusive(out_dir, name, f"{name}'s outputs in {display_path(out_dir)}", _say):
-        return _execute(path, checked, effective, out_dir, timeout_s)
+        return _execute(path, checked, effective, out_dir, timeout_s, kernel)
 
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_s: int | None) -> RunResult:
+def kept_kernel():
+    """A :class:`ccinsight.kernels.KeptKernel` of the kernel the notebooks run in."""
+    from ccinsight.kernels import KeptKernel
+
+    return KeptKernel(_kernel_name(), _local_kernel_manager(), str(project_root()))
+
+
+def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_s: int | None,
+             kernel=None) -> RunResult:
     """Execute the notebook into a temporary folder of ``out_dir``, then move its files into place."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -219,13 +241,16 @@ def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_
     tmp = Path(tempfile.mkdtemp(prefix=leftovers.temp_name(name), dir=out_dir))
     started = time.perf_counter()
     error = error_name = None
+    completed = False
     try:
         try:
+            kept = {"km": kernel.manager()} if kernel is not None else {}
             papermill.execute_notebook(
                 str(path), str(tmp / f"{name}.ipynb"), parameters=checked, kernel_name=_kernel_name(),
                 cwd=str(project_root()), progress_bar=False, log_output=False, execution_timeout=timeout_s,
-                kernel_manager_class=_local_kernel_manager(), iopub_timeout=IOPUB_TIMEOUT_S,
+                kernel_manager_class=_local_kernel_manager(), iopub_timeout=IOPUB_TIMEOUT_S, **kept,
             )
+            completed = True
         except PapermillExecutionError as err:
             error_name = err.ename
             first_line = next((ln for ln in (err.source or "").splitlines() if ln.strip()), "")
@@ -242,6 +267,9 @@ def _execute(path: Path, checked: dict, effective: dict, out_dir: Path, timeout_
             error_name = "DeadKernel"
             error = (f"the kernel died while running {_running_cell(tmp / f'{name}.ipynb')} (out of memory, or "
                      "the process was killed); the notebook stops there")
+        finally:
+            if kernel is not None:
+                kernel.done(ok=completed)  # after any failure the next notebook gets a new kernel
         duration = time.perf_counter() - started
         import nbformat  # slow to import (schema validators): only once a notebook has run
 

@@ -10,7 +10,8 @@ from conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "ccinsight"
 #: Modules that run analyses or assemble their results: the only ones that may import them.
-TOP = {"ccinsight.cli", "ccinsight.deck", "ccinsight.archive", "ccinsight.runner", "ccinsight.__main__"}
+TOP = {"ccinsight.cli", "ccinsight.deck", "ccinsight.archive", "ccinsight.runner", "ccinsight.kernels",
+       "ccinsight.__main__"}
 
 
 def _name(path: Path) -> str:

@@ -1,0 +1,132 @@
+"""Kernels kept between the notebooks of a deck.
+
+Starting a kernel and importing what the analyses use (pandas, scipy, statsmodels,
+lifelines, matplotlib, seaborn) costs about 3 s per notebook: a fifth of a month's work in a
+backfill of 12 months x 7 notebooks. A deck worker therefore keeps one kernel
+(:class:`KeptKernel`) and runs its notebooks in it one after another. Before each one the
+kernel is put back to how a new kernel looks to a notebook (:func:`restore`): no variables,
+execution counts from 1, no figures, matplotlib's settings and the warning filters as they
+were when the kernel started, warnings shown again. Imported modules stay: that is the
+saving. A notebook that fails, runs out of time or kills the kernel gets a new kernel for
+the next one, so nothing a failure left behind can reach another notebook.
+
+Single runs (``ccinsight run``) start a kernel of their own, as papermill does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: What a new kernel held, taken by the first :func:`restore` in it.
+_START: dict[str, Any] | None = None
+
+#: Code sent to a kept kernel before each notebook (it binds no name).
+RESTORE_CODE = "__import__('ccinsight.kernels').kernels.restore()"
+
+#: Seconds a kept kernel may take to start, or to restore itself before a notebook.
+START_TIMEOUT_S = 60
+
+
+def restore() -> None:
+    """Run inside a kernel: the first call notes its state, later calls return to it."""
+    global _START
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+
+    if _START is None:
+        # a notebook's first figure activates the kernel's inline backend (interactive mode, the
+        # hook that shows figures after each cell): done here first, so the state noted has it
+        plt.figure()
+        plt.close("all")
+        _START = {"rc": matplotlib.rcParams.copy(), "filters": list(warnings.filters)}
+        import ccinsight.analyses  # noqa: F401 - imported ahead (a notebook would): modules only, no names
+        import seaborn  # noqa: F401
+        return
+    shell = get_ipython()
+    shell.reset(new_session=True)  # variables and cached outputs gone; execution counts start at 1
+    plt.close("all")
+    matplotlib.rcParams.clear()
+    matplotlib.rcParams.update(_START["rc"])
+    warnings.resetwarnings()  # also forgets which warnings were shown: they show again
+    warnings.filters[:] = _START["filters"]
+
+
+class KeptKernel:
+    """One kernel, kept for the notebooks one worker runs in turn (see the module's text).
+
+    :meth:`manager` gives the kernel manager papermill runs the next notebook with (a
+    restored kernel, or a new one); :meth:`done` says how that run went; :meth:`close`
+    ends the kernel.
+    """
+
+    def __init__(self, kernel_name: str, manager_class, cwd: str):
+        self.kernel_name = kernel_name
+        self.manager_class = manager_class  # one that notes the clients it opens (``opened_clients``)
+        self.cwd = cwd
+        self.km = None
+
+    def start(self) -> None:
+        """Start the kernel and import the analyses in it, ahead of the first notebook."""
+        self.manager()
+
+    def manager(self):
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None and not run_sync(self.km.is_alive)():
+            self.close()
+        if self.km is None:
+            km = self.manager_class(kernel_name=self.kernel_name)
+            # the history in memory, as nbclient starts its kernels: no file written per run
+            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=self.cwd)
+            self.km = km
+        try:
+            self._send(RESTORE_CODE)
+        except Exception:
+            self.close()
+            raise
+        return self.km
+
+    def done(self, ok: bool) -> None:
+        """After a run: close the clients papermill opened on the kernel; replace the kernel
+        after a failure (its state is unknown)."""
+        if self.km is None:
+            return
+        for client in self.km.opened_clients:
+            try:
+                client.stop_channels()
+            except Exception:  # a channel of a dead kernel: nothing left to close
+                pass
+        self.km.opened_clients.clear()
+        if not ok:
+            self.close()
+
+    def close(self) -> None:
+        if self.km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        try:
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)
+        finally:
+            run_sync(km.cleanup_resources)()
+
+    def _send(self, code: str) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.km.get_connection_info())
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=START_TIMEOUT_S)
+            reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=START_TIMEOUT_S,
+                                           output_hook=lambda msg: None)
+        finally:
+            kc.stop_channels()
+        if reply["content"]["status"] != "ok":
+            content = reply["content"]
+            raise RuntimeError(f"the kept kernel could not be restored: {content.get('ename')}: "
+                               f"{content.get('evalue')}")

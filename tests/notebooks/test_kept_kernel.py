@@ -1,0 +1,75 @@
+"""A deck worker's kept kernel (ccinsight.kernels): each notebook sees a new kernel's state,
+and a failure hands the next notebook a new kernel."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from ccinsight import runner
+
+pytestmark = pytest.mark.notebook
+
+
+def _notebook(folder, name: str, *cells: str):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('tag: str = "x"  # a word')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _outputs(out, name):
+    nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    return nb, [o for c in nb.cells for o in c.get("outputs", [])]
+
+
+def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
+    leaves = _notebook(tmp_path, "leaves",
+                       "import os, warnings\nimport matplotlib, matplotlib.pyplot as plt\n"
+                       "left_behind = 1\nmatplotlib.rcParams['lines.linewidth'] = 9\nfig = plt.figure()\n"
+                       "plt.plot([1, 2])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
+    finds = _notebook(tmp_path, "finds",
+                      "import os, sys, warnings\nimport matplotlib, matplotlib.pyplot as plt\n"
+                      "print('left_behind' in dir(), matplotlib.rcParams['lines.linewidth'], len(plt.get_fignums()))\n"
+                      "print('analyses imported', 'ccinsight.analyses' in sys.modules)\n"
+                      "plt.plot([2, 1])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
+    kernel = runner.kept_kernel()
+    try:
+        first = runner.run(str(leaves), out=tmp_path / "a", kernel=kernel)
+        second = runner.run(str(finds), out=tmp_path / "b", kernel=kernel)
+        third = runner.run(str(leaves), out=tmp_path / "c", kernel=kernel)
+    finally:
+        kernel.close()
+    assert first.status == second.status == third.status == "ok"
+    texts = {}
+    for name, out in (("leaves", "a"), ("finds", "b"), ("leaves3", "c")):
+        nb, outputs = _outputs(tmp_path / out, name.rstrip("3"))
+        assert [c.execution_count for c in nb.cells] == list(range(1, len(nb.cells) + 1))  # counts from 1
+        assert any("image/png" in o.get("data", {}) for o in outputs), name  # figures are shown
+        assert any(o.get("name") == "stderr" and "shown in every notebook" in o["text"] for o in outputs), name
+        texts[name] = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    # same kernel process, nothing of the first notebook visible to the second
+    pids = {name: text.split("pid ")[1].split()[0] for name, text in texts.items()}
+    assert len(set(pids.values())) == 1
+    default_width = str(__import__("matplotlib").rcParamsDefault["lines.linewidth"])
+    assert f"False {default_width} 0" in texts["finds"]
+    assert "analyses imported True" in texts["finds"]  # imported ahead, once per kernel
+
+
+def test_a_failed_notebook_hands_the_next_one_a_new_kernel(tmp_path):
+    fails = _notebook(tmp_path, "fails", "import os\nprint('pid', os.getpid())", "1 / 0")
+    works = _notebook(tmp_path, "works", "import os\nprint('pid', os.getpid())")
+    kernel = runner.kept_kernel()
+    try:
+        failed = runner.run(str(fails), out=tmp_path / "a", kernel=kernel)
+        ok = runner.run(str(works), out=tmp_path / "b", kernel=kernel)
+        again = runner.run(str(works), out=tmp_path / "c", kernel=kernel)
+    finally:
+        kernel.close()
+    assert (failed.status, ok.status, again.status) == ("failed", "ok", "ok")
+    pid = {k: "".join(o.get("text", "") for o in _outputs(tmp_path / k, n)[1]).split("pid ")[1].split()[0]
+           for k, n in (("a", "fails"), ("b", "works"), ("c", "works"))}
+    assert pid["a"] != pid["b"] == pid["c"]
