@@ -267,13 +267,14 @@ def cut(ds: Dataset, month: pd.Period | None) -> Dataset:
     return replace(ds, tables=tables, held=held, notes=ds.notes + notes, month=month)
 
 
-#: Tables read from files and checked, kept in the process: a deck's kept kernel
-#: (:mod:`ccinsight.kernels`) loads the same files for every month and notebook. Keyed by
-#: the file's size, modification time and inode, so a changed file is read again; every load
-#: gets its own copy. The least recently used go first when they hold more than
-#: ``CHECKED_BYTES`` together; a larger table is read each time.
+#: Tables read from files and checked, kept in the process when ``CHECKED_BYTES`` allows:
+#: a deck's kept kernel (:mod:`ccinsight.kernels`) sets it, since it loads the same files for
+#: every month and notebook; elsewhere (0) nothing is kept and nothing copied. Keyed by the
+#: file's size, modification time and inode, so a changed file is read again; every load gets
+#: its own copy. The least recently used go first when they hold more than ``CHECKED_BYTES``
+#: together; a larger table is read each time.
 _CHECKED: OrderedDict[tuple, tuple[Any, contract.ValidationReport, int]] = OrderedDict()
-CHECKED_BYTES = 384 * 2**20
+CHECKED_BYTES = 0
 
 
 def _file_key(path: Path) -> tuple:
@@ -281,20 +282,24 @@ def _file_key(path: Path) -> tuple:
     return str(path), st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _kept(key: tuple, make, size) -> tuple[Any, contract.ValidationReport]:
-    """``make()``'s (value, report of its problems), made once per ``key`` (see ``_CHECKED``)."""
+def _kept(key: tuple, make, size) -> tuple[Any, contract.ValidationReport, bool]:
+    """``make()``'s (value, report of its problems, whether the value is kept and shared:
+    copy it before use), made once per ``key`` (see ``_CHECKED``)."""
     if key in _CHECKED:
         _CHECKED.move_to_end(key)
         value, report, _ = _CHECKED[key]
-        return value, report
+        return value, report, True
     report = contract.ValidationReport()
     value = make(report)
+    if not CHECKED_BYTES:
+        return value, report, False
     n = size(value)
-    if n <= CHECKED_BYTES:
-        _CHECKED[key] = (value, report, n)
-        while sum(k for _, _, k in _CHECKED.values()) > CHECKED_BYTES:
-            _CHECKED.popitem(last=False)
-    return value, report
+    if n > CHECKED_BYTES:
+        return value, report, False
+    _CHECKED[key] = (value, report, n)
+    while sum(k for _, _, k in _CHECKED.values()) > CHECKED_BYTES:
+        _CHECKED.popitem(last=False)
+    return value, report, True
 
 
 def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool) -> Dataset:
@@ -316,12 +321,12 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
         files[name] = path
         if name not in HELD_TABLES:
             where = display_path(path)
-            df, problems = _kept(("table", name, where, *_file_key(path)),
+            df, problems, shared = _kept(("table", name, where, *_file_key(path)),
                               lambda r, name=name, path=path, where=where: contract.check_table(
                                   contract.TABLES[name], read_table(path, name), r, where),
                               lambda df: int(df.memory_usage(index=True, deep=True).sum()))
             report.merge(problems)
-            typed[name] = df.copy()
+            typed[name] = df.copy() if shared else df
     if missing:
         found = sorted(p.name for p in root.iterdir() if p.is_file())
         listed = ", ".join(found[:12]) + (f", ... ({len(found)} in all)" if len(found) > 12 else "")
@@ -334,7 +339,7 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
     held = {}
     for name, path in files.items():
         if name in HELD_TABLES:
-            held[name], problems = _kept(("held", name, shown[name], agents_key, *_file_key(path)),
+            held[name], problems, _ = _kept(("held", name, shown[name], agents_key, *_file_key(path)),
                                       lambda r, name=name, path=path: _check_held(
                                           name, path, typed.get("agents"), r, shown[name]),
                                       lambda h: int(h.by_day.memory_usage(index=True).sum()))

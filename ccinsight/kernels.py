@@ -7,7 +7,8 @@ backfill of 12 months x 7 notebooks. A deck worker therefore keeps one kernel
 kernel is put back to how a new kernel looks to a notebook (:func:`restore`): no variables,
 execution counts from 1, no figures, matplotlib's settings and the warning filters as they
 were when the kernel started, warnings shown again. Imported modules stay: that is the
-saving. A notebook that fails, runs out of time or kills the kernel gets a new kernel for
+saving; so do the checked tables it read (:data:`ccinsight.data._CHECKED`, per file: a
+changed file is read again), so a backfill reads and checks each file once per worker. A notebook that fails, runs out of time or kills the kernel gets a new kernel for
 the next one, so nothing a failure left behind can reach another notebook.
 
 Single runs (``ccinsight run``) start a kernel of their own, as papermill does.
@@ -21,6 +22,9 @@ _START: dict[str, Any] | None = None
 
 #: Code sent to a kept kernel before each notebook (it binds no name).
 RESTORE_CODE = "__import__('ccinsight.kernels').kernels.restore()"
+
+#: Checked tables a kept kernel keeps for its next notebooks (:data:`ccinsight.data._CHECKED`).
+KEPT_TABLES_BYTES = 384 * 2**20
 
 #: Seconds a kept kernel may take to start, or to restore itself before a notebook.
 START_TIMEOUT_S = 60
@@ -43,6 +47,9 @@ def restore() -> None:
         _START = {"rc": matplotlib.rcParams.copy(), "filters": list(warnings.filters)}
         import ccinsight.analyses  # noqa: F401 - imported ahead (a notebook would): modules only, no names
         import seaborn  # noqa: F401
+        from ccinsight import data
+
+        data.CHECKED_BYTES = KEPT_TABLES_BYTES  # the months and notebooks here read the same files
         return
     shell = get_ipython()
     shell.reset(new_session=True)  # variables and cached outputs gone; execution counts start at 1

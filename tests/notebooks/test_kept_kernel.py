@@ -35,6 +35,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
                       "import os, sys, warnings\nimport matplotlib, matplotlib.pyplot as plt\n"
                       "print('left_behind' in dir(), matplotlib.rcParams['lines.linewidth'], len(plt.get_fignums()))\n"
                       "print('analyses imported', 'ccinsight.analyses' in sys.modules)\n"
+                      "print('tables kept', sys.modules['ccinsight.data'].CHECKED_BYTES > 0)\n"
                       "plt.plot([2, 1])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
     kernel = runner.kept_kernel()
     try:
@@ -57,6 +58,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
     default_width = str(__import__("matplotlib").rcParamsDefault["lines.linewidth"])
     assert f"False {default_width} 0" in texts["finds"]
     assert "analyses imported True" in texts["finds"]  # imported ahead, once per kernel
+    assert "tables kept True" in texts["finds"]  # checked tables are kept for the next notebooks
 
 
 def test_a_failed_notebook_hands_the_next_one_a_new_kernel(tmp_path):

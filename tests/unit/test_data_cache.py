@@ -10,7 +10,8 @@ from ccinsight.errors import DataError
 
 
 @pytest.fixture(autouse=True)
-def _empty():
+def _empty(monkeypatch):
+    monkeypatch.setattr(data, "CHECKED_BYTES", 384 * 2**20)  # as in a deck's kept kernel
     data._CHECKED.clear()
     yield
     data._CHECKED.clear()
@@ -45,5 +46,11 @@ def test_a_changed_file_is_read_again_and_its_problems_reported(small_copy):
 
 def test_tables_over_the_budget_are_not_kept(small_copy, monkeypatch):
     monkeypatch.setattr(data, "CHECKED_BYTES", 1)
+    data.load(small_copy)
+    assert not data._CHECKED
+
+
+def test_nothing_is_kept_outside_a_kept_kernel(small_copy, monkeypatch):
+    monkeypatch.setattr(data, "CHECKED_BYTES", 0)
     data.load(small_copy)
     assert not data._CHECKED
