@@ -22,8 +22,10 @@ interval covered the seats those agents really filled.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -263,6 +265,27 @@ def naive_classes(effective_now: int, target: int, class_size: int, lead_weeks: 
 
 
 # --------------------------------------------------------------------------- backtest
+#: Backtest projections made in this process, by what they depend on: the agents as known at
+#: the origin (a hash of the table), the origin and the parameters. An origin's projection
+#: does not change with the month analysed, so the months of a backfill run in one kernel
+#: (:mod:`ccinsight.kernels`) project each origin once. Bands are small; the oldest go first.
+_PROJECTIONS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+PROJECTIONS_KEPT = 512
+
+
+def _projection(known: pd.DataFrame, end: pd.Timestamp, *params, make) -> pd.DataFrame:
+    """``make()``'s band for the origin ``end`` given the agents ``known`` then, made once per
+    (``known``'s content, ``end``, ``params``)."""
+    content = hashlib.sha256(pd.util.hash_pandas_object(known, index=False).to_numpy().tobytes())
+    content.update(repr((list(known.columns), [str(t) for t in known.dtypes])).encode())
+    key = (content.hexdigest(), end, *params)
+    if key not in _PROJECTIONS:
+        _PROJECTIONS[key] = make()
+        while len(_PROJECTIONS) > PROJECTIONS_KEPT:
+            _PROJECTIONS.popitem(last=False)
+    return _PROJECTIONS[key].copy()
+
+
 def backtest(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int, weeks: int, draws: int,
              level: float, seed: int, by: str | None = None) -> pd.DataFrame:
     """Per origin month: project the origin's roster ``weeks`` ahead from what was known
@@ -282,9 +305,11 @@ def backtest(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int, week
         keys = strata(known, by)
         r = roster(known, end).assign(stratum=keys)
         if len(hires) >= MIN_STRATUM and len(r):
-            sims = simulate(bootstrap_curves(hires, keys, end, draws, seed), r, weeks, seed)
+            projected = _projection(known, end, window_months, weeks, draws, level, seed, by,
+                                    make=lambda: _band(simulate(bootstrap_curves(hires, keys, end, draws, seed), r, weeks,
+                                                           seed), level))
             earlier = pd.DataFrame(rows, columns=["origin", "predicted", "actual"])
-            band = widen(_band(sims, level), past_misses(earlier, end, weeks, level), weeks).iloc[-1]
+            band = widen(projected, past_misses(earlier, end, weeks, level), weeks).iloc[-1]
             then = end + pd.Timedelta(weeks=weeks)
             # by agent_id: the as-of cut renumbers rows when it drops later hires
             real = agents.set_index("agent_id").loc[known.loc[r.index, "agent_id"].to_numpy()]

@@ -188,3 +188,29 @@ def test_the_survival_steps_are_lifelines_kaplan_meier(case):
     sf = KaplanMeierFitter().fit(durations, left.astype(int)).survival_function_.iloc[:, 0]
     assert times.tolist() == sf.index.to_numpy(float).tolist()
     assert surv == pytest.approx(sf.to_numpy(), abs=1e-12)
+
+
+def test_a_backfill_projects_each_backtest_origin_once_and_again_when_its_data_change(monkeypatch):
+    """An origin's projection depends on the agents known then, not on the month analysed:
+    the next month's backtest reuses it (the kernel a deck keeps runs the months in turn),
+    and an agent changed before the origin makes it projected again."""
+    agents = _agents(n=1500, seed=4)
+    seats._PROJECTIONS.clear()
+    april, may = pd.Timestamp("2026-04-30"), pd.Timestamp("2026-05-31")
+    before = seats.backtest(agents, april, 24, 26, 10, 0.9, 0)
+    calls = []
+    real = seats.simulate
+    monkeypatch.setattr(seats, "simulate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    after = seats.backtest(agents, may, 24, 26, 10, 0.9, 0)
+    assert len(after) > len(before) and len(calls) == len(after) - len(before)  # only new origins projected
+    pd.testing.assert_frame_equal(after.iloc[:len(before)], before)
+    seats._PROJECTIONS.clear()
+    calls.clear()
+    pd.testing.assert_frame_equal(seats.backtest(agents, may, 24, 26, 10, 0.9, 0), after)  # as made anew
+    assert len(calls) == len(after)
+    calls.clear()
+    changed = agents.copy()
+    first = changed["hire_date"].idxmin()
+    changed.loc[first, "exit_date"] = changed.loc[first, "hire_date"] + pd.Timedelta(days=3)
+    seats.backtest(changed, may, 24, 26, 10, 0.9, 0)
+    assert len(calls) == len(after)  # every origin knows that agent: all projected again
