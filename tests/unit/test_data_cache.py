@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 
 from ccinsight import data
+from ccinsight.kernels import KEPT_TABLES_BYTES
 from ccinsight.errors import DataError
 
 
 @pytest.fixture(autouse=True)
 def _empty(monkeypatch):
-    monkeypatch.setattr(data, "CHECKED_BYTES", 384 * 2**20)  # as in a deck's kept kernel
+    monkeypatch.setattr(data, "CHECKED_BYTES", KEPT_TABLES_BYTES)  # as in a deck's kept kernel
     data._CHECKED.clear()
     yield
     data._CHECKED.clear()
