@@ -21,6 +21,15 @@ def _notebook(folder, name: str, *cells: str):
     return path
 
 
+def _in_one_kernel(*runs):
+    """Run (notebook, output folder) pairs in turn in one kept kernel; their RunResults."""
+    kernel = runner.kept_kernel()
+    try:
+        return [runner.run(str(path), out=out, kernel=kernel) for path, out in runs]
+    finally:
+        kernel.close()
+
+
 def _outputs(out, name):
     nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
     return nb, [o for c in nb.cells for o in c.get("outputs", [])]
@@ -37,13 +46,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
                       "print('analyses imported', 'ccinsight.analyses' in sys.modules)\n"
                       "print('tables kept', sys.modules['ccinsight.data'].CHECKED_BYTES > 0)\n"
                       "plt.plot([2, 1])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
-    kernel = runner.kept_kernel()
-    try:
-        first = runner.run(str(leaves), out=tmp_path / "a", kernel=kernel)
-        second = runner.run(str(finds), out=tmp_path / "b", kernel=kernel)
-        third = runner.run(str(leaves), out=tmp_path / "c", kernel=kernel)
-    finally:
-        kernel.close()
+    first, second, third = _in_one_kernel((leaves, tmp_path / "a"), (finds, tmp_path / "b"), (leaves, tmp_path / "c"))
     assert first.status == second.status == third.status == "ok"
     texts = {}
     for name, out in (("leaves", "a"), ("finds", "b"), ("leaves3", "c")):
@@ -64,13 +67,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
 def test_a_failed_notebook_hands_the_next_one_a_new_kernel(tmp_path):
     fails = _notebook(tmp_path, "fails", "import os\nprint('pid', os.getpid())", "1 / 0")
     works = _notebook(tmp_path, "works", "import os\nprint('pid', os.getpid())")
-    kernel = runner.kept_kernel()
-    try:
-        failed = runner.run(str(fails), out=tmp_path / "a", kernel=kernel)
-        ok = runner.run(str(works), out=tmp_path / "b", kernel=kernel)
-        again = runner.run(str(works), out=tmp_path / "c", kernel=kernel)
-    finally:
-        kernel.close()
+    failed, ok, again = _in_one_kernel((fails, tmp_path / "a"), (works, tmp_path / "b"), (works, tmp_path / "c"))
     assert (failed.status, ok.status, again.status) == ("failed", "ok", "ok")
     pid = {k: "".join(o.get("text", "") for o in _outputs(tmp_path / k, n)[1]).split("pid ")[1].split()[0]
            for k, n in (("a", "fails"), ("b", "works"), ("c", "works"))}
