@@ -167,24 +167,43 @@ def xmr_limits(x: np.ndarray) -> tuple[float, float]:
     return float(np.mean(x)), float(2.66 * np.mean(np.abs(np.diff(x))))
 
 
+def _limits(value: np.ndarray, num: np.ndarray, n: np.ndarray, chart: str, min_baseline: int
+            ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Centre line, lower and upper limits of one series in month order (all NaN when it has
+    too few baseline months, or a p-chart's baseline is all hits or none)."""
+    keep = ~np.isnan(value[:-1]) & (n[:-1] > 0)
+    b_value, b_num, b_n = value[:-1][keep], num[:-1][keep], n[:-1][keep]
+    flat = chart == "p" and np.nansum(b_num) in (0, np.nansum(b_n))  # all or none: no binomial spread
+    if len(b_value) < min_baseline or flat:
+        return np.nan, np.full(len(value), np.nan), np.full(len(value), np.nan)
+    if chart == "p":
+        p, _, sigma_z = laney_limits(b_num, b_n)
+        with np.errstate(divide="ignore"):  # a month without cases: limits 0 to 1, its value NaN
+            half = 3 * sigma_z * np.sqrt(p * (1 - p) / n)
+        return p, np.clip(p - half, 0, 1), np.clip(p + half, 0, 1)
+    p, half = xmr_limits(b_value)
+    return p, np.full(len(value), p - half), np.full(len(value), p + half)
+
+
 def control(series: pd.DataFrame, chart: str, min_baseline: int = 6) -> pd.DataFrame:
     """Limits from the months before the last (the month judged), and which points fall
     outside them. ``series``: one scope and metric, one row per month in order."""
     s = series.sort_values("month")
-    base = s.iloc[:-1].dropna(subset=["value"])
-    base = base[base["n"] > 0]
-    flat = chart == "p" and base["num"].sum() in (0, base["n"].sum())  # all or none: no binomial spread
-    if len(base) < min_baseline or flat:
-        return s.assign(centre=np.nan, lcl=np.nan, ucl=np.nan, signal=False)
-    if chart == "p":
-        p, _, sigma_z = laney_limits(base["num"].to_numpy(float), base["n"].to_numpy(float))
-        half = 3 * sigma_z * np.sqrt(p * (1 - p) / s["n"].to_numpy(float))
-        lcl, ucl = np.clip(p - half, 0, 1), np.clip(p + half, 0, 1)
-    else:
-        p, half = xmr_limits(base["value"].to_numpy(float))
-        lcl, ucl = np.full(len(s), p - half), np.full(len(s), p + half)
     v = s["value"].to_numpy(float)
-    return s.assign(centre=p, lcl=lcl, ucl=ucl, signal=(v < lcl) | (v > ucl))
+    centre, lcl, ucl = _limits(v, s["num"].to_numpy(float), s["n"].to_numpy(float), chart, min_baseline)
+    return s.assign(centre=centre, lcl=lcl, ucl=ucl, signal=(v < lcl) | (v > ucl))
+
+
+def control_all(measures: pd.DataFrame, min_baseline: int = 6) -> pd.DataFrame:
+    """:func:`control` of every (level, scope, metric) series of ``measures``, in that order:
+    one pass over arrays (a data frame per series cost 2.5 ms, 280 series a month)."""
+    s = measures.sort_values(["level", "scope", "metric", "month"], kind="stable").reset_index(drop=True)
+    value, num, n = (s[c].to_numpy(float) for c in ("value", "num", "n"))
+    centre, lcl, ucl = np.full(len(s), np.nan), np.full(len(s), np.nan), np.full(len(s), np.nan)
+    for (_, _, metric), rows in s.groupby(["level", "scope", "metric"], sort=False).indices.items():
+        centre[rows], lcl[rows], ucl[rows] = _limits(value[rows], num[rows], n[rows], METRICS[metric].chart,
+                                                     min_baseline)
+    return s.assign(centre=centre, lcl=lcl, ucl=ucl, signal=(value < lcl) | (value > ucl))
 
 
 # --------------------------------------------------------------------------- targets
@@ -758,9 +777,7 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
         q = None
     queue = queue_measures(q, window) if q is not None else pd.DataFrame()
     measures = pd.concat([queue, agent_measures(agents, window, as_of)], ignore_index=True)
-    charted = pd.concat([control(s, METRICS[metric].chart)
-                         for (level, scope, metric), s in measures.groupby(["level", "scope", "metric"])],
-                        ignore_index=True)
+    charted = control_all(measures)
     current = charted[charted["month"] == last]
     card = judge(current, goal)
     card["run"] = [run_of_misses(charted[(charted["level"] == r.level) & (charted["scope"] == r.scope)

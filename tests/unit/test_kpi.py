@@ -164,3 +164,27 @@ def test_without_queue_data_the_scorecard_keeps_the_agents_kpis_and_says_why(sma
     assert "no queue_intervals table" in found.queue_note and found.queue_note in found.headlines()
     assert {r["metric"] for r in found.series} <= {"pass_rate", "new_hire_attrition"}
     assert found.staffing == [] and found.overload == [] and found.centre_answer_rate.value is None
+
+
+def test_every_series_is_charted_as_it_would_be_alone():
+    """control_all (one pass over arrays) against control on each series: series too short
+    for limits, all-hit shares, missing values, empty months and unsorted rows included."""
+    rng = np.random.default_rng(4)
+    frames = []
+    for scope, length in [("a", 12), ("b", 5), ("c", 9), ("d", 12)]:
+        for metric in ["answer_rate", "occupancy", "pass_rate"]:
+            n = rng.integers(0, 60, length).astype(float)
+            num = rng.binomial(n.astype(int), 0.8).astype(float)
+            if scope == "d" and metric == "pass_rate":
+                num = n.copy()  # every exam passed: no binomial spread
+            value = np.where(n > 0, num / np.where(n > 0, n, 1), np.nan)
+            value[rng.random(length) < 0.1] = np.nan
+            with np.errstate(invalid="ignore"):
+                series = _months(num, n)
+            frames.append(series.assign(value=value, level="team", scope=scope, metric=metric))
+    measures = pd.concat(frames, ignore_index=True).sample(frac=1, random_state=1)
+    alone = pd.concat([kpi.control(s, kpi.METRICS[metric].chart)
+                       for (_, _, metric), s in measures.groupby(["level", "scope", "metric"])], ignore_index=True)
+    together = kpi.control_all(measures)
+    pd.testing.assert_frame_equal(together, alone)
+    assert together["lcl"].notna().any() and together["lcl"].isna().any() and together["signal"].any()
