@@ -155,17 +155,22 @@ def _fates(curves: Curves, tenure: np.ndarray, status: np.ndarray, rng: np.rando
     return leave, effective
 
 
-def simulate(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, seed: int,
-             classes: list[tuple[int, int]] = (), reps: int = 5) -> np.ndarray:
-    """Effective seats at weeks 0..``weeks``, one row per simulated future: ``reps`` fates
-    of every agent for each draw of the curves. ``agents`` holds tenure, status and stratum
-    (whose curves apply: its own, or the pooled ones under ``POOLED``); ``classes`` of
-    (start week, size) are hired at tenure 0 and follow the pooled curves."""
-    rng = np.random.default_rng(seed)
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Random streams of the roster's fates and of new classes' fates, apart: the roster's
+    futures are the same whatever classes are added, so a plan simulates them once."""
+    roster_seq, classes_seq = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(roster_seq), np.random.default_rng(classes_seq)
+
+
+def roster_seats(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, seed: int, reps: int = 5
+                 ) -> np.ndarray:
+    """Effective seats of today's roster at weeks 0..``weeks``, one row per simulated future:
+    ``reps`` fates of every agent for each draw of the curves. ``agents`` holds tenure,
+    status and stratum (whose curves apply: its own, or the pooled ones under ``POOLED``)."""
+    rng = _streams(seed)[0]
     out = np.zeros((len(draws) * reps, weeks + 1))
     days = 7.0 * np.arange(weeks + 1)
-    starts = np.concatenate([np.full(size, 7.0 * start) for start, size in classes]) if classes else np.zeros(0)
-    groups = [(key, idx) for key, idx in agents.groupby("stratum", sort=True).indices.items()]
+    groups = agents.groupby("stratum", sort=True).indices.items()
     tenure, status = agents["tenure"].to_numpy(float), agents["status"].to_numpy()
     row = 0
     for curves in draws:
@@ -173,15 +178,36 @@ def simulate(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, s
             leave, eff = np.empty(len(agents)), np.empty(len(agents))
             for key, idx in groups:
                 leave[idx], eff[idx] = _fates(curves.get(key, curves[POOLED]), tenure[idx], status[idx], rng)
-            seat = (eff[:, None] <= tenure[:, None] + days) & (leave[:, None] > tenure[:, None] + days)
-            count = seat.sum(axis=0).astype(float)
-            if len(starts):
-                l_new, e_new = _fates(curves[POOLED], np.zeros(len(starts)), np.full(len(starts), "awaiting"), rng)
-                since = days[None, :] - starts[:, None]  # tenure of each new hire at each week
-                count += ((since >= 0) & (e_new[:, None] <= since) & (l_new[:, None] > since)).sum(axis=0)
-            out[row] = count
+            out[row] = ((eff[:, None] <= tenure[:, None] + days) & (leave[:, None] > tenure[:, None] + days)).sum(axis=0)
             row += 1
     return out
+
+
+def class_seats(draws: list[dict[str, Curves]], weeks: int, seed: int, classes: list[tuple[int, int]] = (),
+                reps: int = 5) -> np.ndarray:
+    """Effective seats filled by new ``classes`` of (start week, size), hired at tenure 0 on
+    the pooled curves: one row per simulated future, as :func:`roster_seats`."""
+    out = np.zeros((len(draws) * reps, weeks + 1))
+    if not classes:
+        return out
+    rng = _streams(seed)[1]
+    days = 7.0 * np.arange(weeks + 1)
+    starts = np.concatenate([np.full(size, 7.0 * start) for start, size in classes])
+    since = days[None, :] - starts[:, None]  # tenure of each new hire at each week
+    row = 0
+    for curves in draws:
+        for _ in range(reps):
+            leave, eff = _fates(curves[POOLED], np.zeros(len(starts)), np.full(len(starts), "awaiting"), rng)
+            out[row] = ((since >= 0) & (eff[:, None] <= since) & (leave[:, None] > since)).sum(axis=0)
+            row += 1
+    return out
+
+
+def simulate(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, seed: int,
+             classes: list[tuple[int, int]] = (), reps: int = 5) -> np.ndarray:
+    """Effective seats at weeks 0..``weeks`` of the roster (:func:`roster_seats`) and new
+    ``classes`` (:func:`class_seats`), one row per simulated future."""
+    return roster_seats(draws, agents, weeks, seed, reps) + class_seats(draws, weeks, seed, classes, reps)
 
 
 POOLED = "all hires"
@@ -223,17 +249,20 @@ def _band(sims: np.ndarray, level: float) -> pd.DataFrame:
 # --------------------------------------------------------------------------- plans
 def plan_classes(draws: list[dict[str, Curves]], agents: pd.DataFrame, weeks: int, seed: int,
                  target: int, class_size: int, lead_weeks: int, level: float,
-                 misses: tuple[float, float] | None = None, max_classes: int = 30
+                 misses: tuple[float, float] | None = None, max_classes: int = 30, today: np.ndarray | None = None
                  ) -> tuple[list[tuple[int, int]], pd.DataFrame]:
     """Classes (start week, size) added one at a time, each as late as still helps the first
     week whose lower bound (at ``level``, widened by past ``misses``) is under the target,
     until none is or nothing more can help (weeks before a class hired at ``lead_weeks``
-    could certify). Returns the classes and the band with them."""
+    could certify). ``today``: :func:`roster_seats` of ``agents`` when already simulated.
+    Returns the classes and the band with them."""
     to_certify = weeks_to_certify(draws[0][POOLED])
     classes: list[tuple[int, int]] = []
+    if today is None:  # the same futures under every plan tried
+        today = roster_seats(draws, agents, weeks, seed)
 
     def band_with(chosen):
-        return widen(_band(simulate(draws, agents, weeks, seed, sorted(chosen)), level), misses, weeks)
+        return widen(_band(today + class_seats(draws, weeks, seed, sorted(chosen)), level), misses, weeks)
 
     band = band_with(classes)
     low = band["low"].to_numpy()
@@ -763,15 +792,17 @@ def analyse(ds: Dataset, horizon_weeks: int = 26, window_months: int = 24, seats
     checks = backtest(agents, as_of, window_months, horizon_weeks, backtest_draws, confidence, seed, by)
     misses = past_misses(checks, as_of, horizon_weeks, confidence)
 
+    today = roster_seats(curves, r, horizon_weeks, seed)
+
     def band(classes=()):
-        return widen(_band(simulate(curves, r, horizon_weeks, seed, list(classes)), confidence), misses,
+        return widen(_band(today + class_seats(curves, horizon_weeks, seed, list(classes)), confidence), misses,
                      horizon_weeks)
 
     projection = band()
     plan, plan_band, naive, naive_band, short = [], None, [], None, None
     if seats_needed:
         plan, plan_band = plan_classes(curves, r, horizon_weeks, seed, seats_needed, class_size, lead_weeks,
-                                       confidence, misses)
+                                       confidence, misses, today=today)
         under = np.flatnonzero(plan_band["low"].to_numpy() < seats_needed)
         short = int(under[0]) if len(under) else None
         naive = naive_classes(int((status == "certified").sum()), seats_needed, class_size, lead_weeks)
