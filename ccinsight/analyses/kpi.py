@@ -780,8 +780,8 @@ def analyse(ds: Dataset, months: int = 12, targets: dict | None = None, sl_targe
     charted = control_all(measures)
     current = charted[charted["month"] == last]
     card = judge(current, goal)
-    card["run"] = [run_of_misses(charted[(charted["level"] == r.level) & (charted["scope"] == r.scope)
-                                         & (charted["metric"] == r.metric)], r.target,
+    rows_of = charted.groupby(["level", "scope", "metric"], sort=False).indices
+    card["run"] = [run_of_misses(charted.iloc[rows_of[(r.level, r.scope, r.metric)]], r.target,
                                  METRICS[r.metric].higher_is_better) for r in card.itertuples()]
     team_occ = measures[(measures["level"] == "team") & (measures["metric"] == "occupancy")]
     overload, tests = overload_then_exits(team_occ, agents, window, occupancy_ceiling, overload_months)

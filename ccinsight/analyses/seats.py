@@ -331,12 +331,14 @@ def backtest(agents: pd.DataFrame, as_of: pd.Timestamp, window_months: int, week
         tables, _ = period_mod.as_observed({"agents": agents}, end)
         known = tables["agents"]
         hires = known[known["hire_date"] >= period_mod.window_start(end, window_months)]
-        keys = strata(known, by)
-        r = roster(known, end).assign(stratum=keys)
+        r = roster(known, end)
         if len(hires) >= MIN_STRATUM and len(r):
-            projected = _projection(known, end, window_months, weeks, draws, level, seed, by,
-                                    make=lambda: _band(simulate(bootstrap_curves(hires, keys, end, draws, seed), r, weeks,
-                                                           seed), level))
+            def make():
+                keys = strata(known, by)  # found here: only an origin not projected before needs them
+                return _band(simulate(bootstrap_curves(hires, keys, end, draws, seed), r.assign(stratum=keys), weeks,
+                                      seed), level)
+
+            projected = _projection(known, end, window_months, weeks, draws, level, seed, by, make=make)
             earlier = pd.DataFrame(rows, columns=["origin", "predicted", "actual"])
             band = widen(projected, past_misses(earlier, end, weeks, level), weeks).iloc[-1]
             then = end + pd.Timedelta(weeks=weeks)
