@@ -6,6 +6,7 @@ which data (file, size, SHA-256) and which versions produced its numbers.
 """
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 
@@ -67,7 +68,13 @@ def changed_inputs(inputs: list[dict]) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    """Python and the recorded packages' versions."""
+    """Python and the recorded packages' versions (read once per process: a deck worker
+    records them for every notebook it runs)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
@@ -79,6 +86,7 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def git_commit() -> str | None:
     """The checkout's commit, or None outside a git checkout (an installed wheel: its
     version says what code ran, and a git folder around the venv is not its source)."""

@@ -290,9 +290,9 @@ class ChannelResult:
         if len(names) > 1:  # move the names apart until none overlaps another
             from adjustText import adjust_text
 
-            # at most 250 rounds: where names cannot all clear the error bars it otherwise runs
-            # about 1,500 (1 s a chart) and places them no better than at 250
-            adjust_text(names, ax=ax, iter_lim=250, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
+            # at most 100 rounds: where names cannot all clear the error bars it otherwise runs
+            # about 1,500 (1 s a chart) and places them no better than at 100 or 300
+            adjust_text(names, ax=ax, iter_lim=100, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
         ax.set_xlabel("still here at day 90 (95% CI)")
         ax.set_ylabel(f"early {metric_label(self.metric, self.names)}, months 2-3 (95% CI)" if has_perf else "")
         percent_axis(ax.xaxis)
