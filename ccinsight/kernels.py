@@ -8,8 +8,11 @@ kernel is put back to how a new kernel looks to a notebook (:func:`restore`): no
 execution counts from 1, no figures, matplotlib's settings and the warning filters as they
 were when the kernel started, warnings shown again. Imported modules stay: that is the
 saving; so do the checked tables it read (:data:`ccinsight.data._CHECKED`, per file: a
-changed file is read again), so a backfill reads and checks each file once per worker. A notebook that fails, runs out of time or kills the kernel gets a new kernel for
-the next one, so nothing a failure left behind can reach another notebook.
+changed file is read again), so a backfill reads and checks each file once per worker.
+What was imported is hidden from the garbage collector (``gc.freeze``), so each full
+collection scans only what the notebooks made. The worker talks to the kernel through one
+client, connected once. A notebook that fails, runs out of time or kills the kernel gets a
+new kernel for the next one, so nothing a failure left behind can reach another notebook.
 
 Single runs (``ccinsight run``) start a kernel of their own, as papermill does.
 """

@@ -45,6 +45,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
                       "print('left_behind' in dir(), matplotlib.rcParams['lines.linewidth'], len(plt.get_fignums()))\n"
                       "print('analyses imported', 'ccinsight.analyses' in sys.modules)\n"
                       "print('tables kept', sys.modules['ccinsight.data'].CHECKED_BYTES > 0)\n"
+                      "import gc\nprint('imports frozen', gc.get_freeze_count() > 10_000)\n"
                       "plt.plot([2, 1])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
     first, second, third = _in_one_kernel((leaves, tmp_path / "a"), (finds, tmp_path / "b"), (leaves, tmp_path / "c"))
     assert first.status == second.status == third.status == "ok"
@@ -62,6 +63,22 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
     assert f"False {default_width} 0" in texts["finds"]
     assert "analyses imported True" in texts["finds"]  # imported ahead, once per kernel
     assert "tables kept True" in texts["finds"]  # checked tables are kept for the next notebooks
+    assert "imports frozen True" in texts["finds"]  # out of the garbage collector's sight
+
+
+def test_a_kept_kernel_s_notebooks_share_one_connected_client(tmp_path):
+    works = _notebook(tmp_path, "works", "print('ok')")
+    kernel = runner.kept_kernel()
+    try:
+        kernel.start()
+        client = kernel.km.kept_client
+        for out in ("a", "b"):
+            assert runner.run(str(works), out=tmp_path / out, kernel=kernel).status == "ok"
+        assert kernel.km.kept_client is client and client.channels_running
+        assert kernel.km.client() is client  # what papermill asks the manager for
+    finally:
+        kernel.close()
+    assert not client.channels_running
 
 
 def test_a_failed_notebook_hands_the_next_one_a_new_kernel(tmp_path):
