@@ -89,3 +89,18 @@ def test_a_failed_notebook_hands_the_next_one_a_new_kernel(tmp_path):
     pid = {k: "".join(o.get("text", "") for o in _outputs(tmp_path / k, n)[1]).split("pid ")[1].split()[0]
            for k, n in (("a", "fails"), ("b", "works"), ("c", "works"))}
     assert pid["a"] != pid["b"] == pid["c"]
+
+
+def test_the_executed_notebook_is_written_when_a_run_starts_and_ends_not_per_cell(tmp_path, monkeypatch):
+    import papermill.engines
+
+    writes = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), real(nb, path)))
+    many = _notebook(tmp_path, "many", *(f"x = {i}" for i in range(20)))
+    result = runner.run(str(many), out=tmp_path / "out")
+    assert result.status == "ok"
+    assert len(writes) == 2  # papermill's default writes twice per cell: 44 here
+    nb, _ = _outputs(tmp_path / "out", "many")
+    assert all(c.metadata.papermill["status"] == "completed" and c.metadata.papermill["duration"] is not None
+               for c in nb.cells)  # every cell's record is in the final write
