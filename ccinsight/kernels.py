@@ -155,7 +155,10 @@ class KeptKernel:
         km, self.km = self.km, None
         try:
             if km.kept_client is not None:
-                km.kept_client.stop_channels()
+                try:
+                    km.kept_client.stop_channels()
+                except Exception:  # a channel of a dead kernel: nothing left to close
+                    pass
             if run_sync(km.is_alive)():
                 run_sync(km.shutdown_kernel)(now=True)
         finally:
