@@ -380,8 +380,16 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
     # (validate=False asks for rows to inspect: then every table is read)
     pushed = {t: pushdown.PushedCalls(parsed[t]) for t in use
               if t == "outbound_calls" and validate and pushdown.not_pushed(parsed[t]) is None}
-    frames, labels, aliases, notes, mapping_report = sources_mod.read(parsed, [t for t in use if t not in pushed])
-    typed, report = contract.validate(frames, labels)
+    # each table mapped and checked before the next is read: one mapped copy held at a time
+    # beside the checked tables (at 20M calls all of them at once held ~200 MB more)
+    mapping_report, report = contract.ValidationReport(), contract.ValidationReport()
+    typed, labels, aliases, notes = {}, {}, {}, []
+    for name, mapped in sources_mod.read_each(parsed, [t for t in use if t not in pushed], mapping_report):
+        labels[name], aliases[name] = parsed[name].label, mapped.aliases
+        notes.extend(mapped.notes)
+        typed[name] = contract.check_table(contract.TABLES[name], mapped.frame, report, labels[name])
+        del mapped
+    contract.check_cross_tables(typed, report, labels)
     # a column whose mapping is wrong would also fail the contract's checks: report it once
     mapped_wrong = {(p.table, p.column) for p in mapping_report.problems}
     report.problems = mapping_report.problems + [p for p in report.problems if (p.table, p.column) not in mapped_wrong]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -514,6 +514,16 @@ def _derive_date(m: _Mapping, name: str, parts: Any) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+def read_each(sources: Mapping[str, Source], tables: list[str], report: contract.ValidationReport
+              ) -> Iterator[tuple[str, Mapped]]:
+    """Read and map the given tables from their sources one at a time (a caller that checks
+    each and lets it go before taking the next holds one mapped table at a time); mapping
+    problems go into ``report``."""
+    for name in tables:
+        src = sources[name]
+        yield name, apply_mapping(src, read_source(src), report)
+
+
 def read(sources: Mapping[str, Source], tables: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str],
                                                                       dict[str, dict[str, str]], list[str],
                                                                       contract.ValidationReport]:
@@ -528,9 +538,7 @@ def read(sources: Mapping[str, Source], tables: list[str]) -> tuple[dict[str, pd
     """
     frames, labels, aliases, notes = {}, {}, {}, []
     report = contract.ValidationReport()
-    for name in tables:
-        src = sources[name]
-        mapped = apply_mapping(src, read_source(src), report)
-        frames[name], labels[name], aliases[name] = mapped.frame, src.label, mapped.aliases
+    for name, mapped in read_each(sources, tables, report):
+        frames[name], labels[name], aliases[name] = mapped.frame, sources[name].label, mapped.aliases
         notes.extend(mapped.notes)
     return frames, labels, aliases, notes, report
