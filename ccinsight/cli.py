@@ -64,7 +64,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         from ccinsight.sources import parse
 
         sources = parse(sources, f"params file {display_path(cli_path(args.params))}")
-        ds = data.load(folder, list(sources), validate=False, sources=sources)
+        ds = data.load(folder, list(sources), validate=False, sources=sources, report_only=True)
         for line in ds.notes:
             print(f"note: {line}")
     else:

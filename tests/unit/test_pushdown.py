@@ -9,6 +9,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from ccinsight import filters, pushdown
 from ccinsight.analyses import scripts
@@ -150,3 +151,24 @@ def test_bad_values_are_counted_where_they_lie_with_the_contracts_words(dialler,
     for text in (str(pushed.value), str(whole.value)):
         assert "agent_id" in text and "4 rows" in text and "empty values" in text
         assert "talk_time_s" in text and "values not above 0 and at most 7200 (3 rows; e.g. -60.0)" in text
+
+
+def test_validate_with_params_checks_mapped_calls_where_they_lie(dialler, tmp_path, capsys):
+    """`ccinsight validate --params`: the calls are not loaded, and a bad value is reported
+    with the rows and words of the check of the calls read whole (exit 2, no raise)."""
+    calls = pd.read_parquet(dialler.parent / "calls.parquet")
+    calls.loc[calls.index[10:13], "talk_min"] = -1.0
+    calls.to_parquet(tmp_path / "calls.parquet")
+    sources = _as_files(tmp_path / "calls.parquet", "calls.parquet")
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"sources": sources}))
+    from ccinsight import cli
+
+    assert cli.main(["validate", "--params", str(params)]) == 2
+    out = capsys.readouterr().out
+    assert "values not above 0 and at most 7200 (3 rows; e.g. -60.0)" in out
+    calls.loc[calls.index[10:13], "talk_min"] = 1.0
+    calls.to_parquet(tmp_path / "calls.parquet")
+    assert cli.main(["validate", "--params", str(params)]) == 0
+    out = capsys.readouterr().out
+    assert "no call was loaded" in out and f"outbound_calls {len(calls):,} rows" in out
