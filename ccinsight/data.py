@@ -300,10 +300,6 @@ def _kept(key: tuple, make, size) -> tuple[Any, contract.ValidationReport, bool]
     n = size(value)
     if n > CHECKED_BYTES:
         return value, report, False
-    if isinstance(value, pd.DataFrame):
-        # kept consolidated (a checked table holds a block per column): each load's copy is then
-        # a plain copy, not a merge of blocks (0.26 -> 0.1 s for the default queue table)
-        value = value.copy()
     _CHECKED[key] = (value, report, n)
     while sum(k for _, _, k in _CHECKED.values()) > CHECKED_BYTES:
         _CHECKED.popitem(last=False)
