@@ -592,16 +592,16 @@ def check_in_batches(table: Table, batches: Iterable[pd.DataFrame], report: Vali
 
 
 def check_key_in_file(table: Table, relation: str, report: ValidationReport, source: str | None = None,
-                      memory: str = "256MB") -> None:
+                      memory: str | None = None) -> None:
     """Report key values that occur more than once in a file (a DuckDB aggregation over
-    ``relation``, within ``memory``: larger work spills to disk), as :func:`check_rules`
-    reports them in a frame. A file lacking a key column is left to the batch check, which
-    reports missing columns."""
+    ``relation``, within ``memory``, default :data:`ccinsight.readers.DUCKDB_MEMORY`: larger work
+    spills to disk), as :func:`check_rules` reports them in a frame. A file lacking a key
+    column is left to the batch check, which reports missing columns."""
     import tempfile
 
     import duckdb
 
-    from ccinsight.readers import duckdb_query
+    from ccinsight.readers import DUCKDB_MEMORY, duckdb_query
 
     try:
         present = set(duckdb_query(f"SELECT * FROM {relation} LIMIT 0").columns)
@@ -616,7 +616,7 @@ def check_key_in_file(table: Table, relation: str, report: ValidationReport, sou
         SELECT (SELECT coalesce(sum(n), 0) FROM dup) AS rows, * EXCLUDE (n) FROM (SELECT * FROM dup LIMIT 5)"""
     try:
         with tempfile.TemporaryDirectory(prefix="ccinsight-duckdb-") as spill:
-            found = duckdb_query(sql, settings={"memory_limit": memory, "temp_directory": spill})
+            found = duckdb_query(sql, settings={"memory_limit": memory or DUCKDB_MEMORY, "temp_directory": spill})
     except duckdb.Error as err:
         report.add(table.name, ", ".join(table.key), f"the key could not be checked: {str(err).splitlines()[0]}",
                    0, source=source)

@@ -304,8 +304,14 @@ def sql_connection(src):
         engine.dispose()
 
 
+#: Memory DuckDB may use for a check or an aggregation before it spills to a temporary folder.
+#: It runs inside a notebook's kernel beside the tables already loaded: at 512 MB the data
+#: overview's kernel peaked at 1,142 MiB on 20M mapped calls, at 256 MB 904 MiB, as fast.
+DUCKDB_MEMORY = "256MB"
+
+
 @contextmanager
-def duckdb_files_connection(src, memory: str = "512MB"):
+def duckdb_files_connection(src, memory: str = DUCKDB_MEMORY):
     """A SQLAlchemy connection to an in-memory DuckDB (duckdb_engine), within ``memory``
     (larger work spills to a temporary folder), and the SQL relation of a CSV or Parquet
     source's file(s) (a glob's files as one relation); failures as :func:`sql_connection`."""
