@@ -175,26 +175,24 @@ def _engine() -> str:
     deck of ~130 cells."""
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
+    def unsaved(change):
+        """``change`` (a cell's start or end), without the write papermill makes after it."""
+        def run(self, *args, **kwargs):
+            self.writing = False
+            try:
+                return change(self, *args, **kwargs)
+            finally:
+                self.writing = True
+        return run
+
     class WrittenAtEnds(NotebookExecutionManager):
-        in_cell_change = False
+        writing = True
+        cell_start = unsaved(NotebookExecutionManager.cell_start)
+        cell_complete = unsaved(NotebookExecutionManager.cell_complete)
 
         def save(self, **kwargs):
-            if not self.in_cell_change:
+            if self.writing:
                 super().save(**kwargs)
-
-        def cell_start(self, cell, cell_index=None, **kwargs):
-            self.in_cell_change = True
-            try:
-                super().cell_start(cell, cell_index, **kwargs)
-            finally:
-                self.in_cell_change = False
-
-        def cell_complete(self, cell, cell_index=None, **kwargs):
-            self.in_cell_change = True
-            try:
-                super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self.in_cell_change = False
 
     class Engine(NBClientEngine):
         @classmethod
