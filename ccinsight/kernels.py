@@ -56,9 +56,10 @@ def restore() -> None:
         _START = {"rc": matplotlib.rcParams.copy(), "filters": list(warnings.filters)}
         import ccinsight.analyses  # noqa: F401 - imported ahead (a notebook would): modules only, no names
         import seaborn  # noqa: F401
-        from ccinsight import data
+        from ccinsight import data, readers
 
         data.CHECKED_BYTES = KEPT_TABLES_BYTES  # the months and notebooks here read the same files
+        readers.use_system_allocator()  # memory Arrow frees goes back, not kept for the next notebook
         # what is imported stays for the kernel's life: out of the garbage collector's sight, a
         # full collection (IPython's reset before each notebook; statsmodels' Holm correction
         # makes one per call, ten a month) takes under a millisecond, not 40-100 ms

@@ -46,6 +46,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
                       "print('analyses imported', 'ccinsight.analyses' in sys.modules)\n"
                       "print('tables kept', sys.modules['ccinsight.data'].CHECKED_BYTES > 0)\n"
                       "import gc\nprint('imports frozen', gc.get_freeze_count() > 10_000)\n"
+                      "import pyarrow\nprint('arrow allocates by', pyarrow.default_memory_pool().backend_name)\n"
                       "plt.plot([2, 1])\nwarnings.warn('shown in every notebook')\nprint('pid', os.getpid())")
     first, second, third = _in_one_kernel((leaves, tmp_path / "a"), (finds, tmp_path / "b"), (leaves, tmp_path / "c"))
     assert first.status == second.status == third.status == "ok"
@@ -64,6 +65,7 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
     assert "analyses imported True" in texts["finds"]  # imported ahead, once per kernel
     assert "tables kept True" in texts["finds"]  # checked tables are kept for the next notebooks
     assert "imports frozen True" in texts["finds"]  # out of the garbage collector's sight
+    assert "arrow allocates by system" in texts["finds"]  # freed memory is not kept by Arrow's allocator
 
 
 def test_a_kept_kernel_s_notebooks_share_one_connected_client(tmp_path):
