@@ -449,7 +449,7 @@ def _text_masks(raw: pd.Series, objects: pd.Series) -> tuple[pd.Series, pd.Serie
     return mask(pc.match_substring(arr, "\x00")), mask(pc.greater(pc.utf8_length(arr), MAX_TEXT))
 
 
-_TYPE_WORDS = {
+TYPE_WORDS = {
     "date": "values that are not valid dates (expected YYYY-MM-DD)",
     "datetime": "values that are not valid date-times (expected YYYY-MM-DD HH:MM:SS)",
     "month": "values that are not valid months (expected YYYY-MM or YYYY-MM-01)",
@@ -482,7 +482,7 @@ def coerce_table(table: Table, df: pd.DataFrame, report: ValidationReport,
         col, bad = coerce_column(f, raw)
         bad &= ~refused
         if bad.any():
-            report.add(table.name, f.name, _TYPE_WORDS[f.dtype], int(bad.sum()),
+            report.add(table.name, f.name, TYPE_WORDS[f.dtype], int(bad.sum()),
                        examples(df.loc[bad, f.name]), source)
         if bad.any() or refused.any():
             unparsed[f.name] = df.index[(bad | refused).to_numpy()]
@@ -508,7 +508,7 @@ def _schema_for(name: str, present: tuple[str, ...], unique: bool) -> pa.DataFra
     return pa.DataFrameSchema(columns, unique=key)
 
 
-_PANDERA_WORDS = {  # pandera's failure kinds in the report's words
+CHECK_WORDS = {  # pandera's failure kinds in the report's words
     "not_nullable": "empty values, which the contract does not allow",
     "field_uniqueness": "duplicate values in a column that must be unique",
 }
@@ -545,7 +545,7 @@ def check_rules(table: Table, df: pd.DataFrame, report: ValidationReport, source
                        source)
         rest = cases[cases["check"] != "multiple_fields_uniqueness"]
         for (column, check), grp in rest.groupby(["column", "check"], sort=False, dropna=False):
-            words = _PANDERA_WORDS.get(str(check)) or str(check)
+            words = CHECK_WORDS.get(str(check)) or str(check)
             n = grp["index"].nunique() if grp["index"].notna().any() else len(grp)
             report.add(table.name, str(column), words, int(n),
                        examples(grp["failure_case"].dropna()), source)
@@ -625,7 +625,7 @@ def check_key_in_file(table: Table, relation: str, report: ValidationReport, sou
         return
     values = found.drop(columns="rows")
     if len(table.key) == 1:
-        report.add(table.name, table.key[0], _PANDERA_WORDS["field_uniqueness"], int(found["rows"].iloc[0]),
+        report.add(table.name, table.key[0], CHECK_WORDS["field_uniqueness"], int(found["rows"].iloc[0]),
                    examples(values[table.key[0]]), source)
     else:
         report.add(table.name, ", ".join(table.key), "duplicate rows for the same " + " and ".join(table.key),

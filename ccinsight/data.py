@@ -379,8 +379,8 @@ def _load_sources(spec: Mapping[str, Any], needed: list[str], optional: list[str
     skipped = {t: "no source given in the params" for t in optional if t not in parsed}
     # a call table in a database or in CSV / Parquet files is mapped, checked and counted where it lies
     # (unless rows to inspect are asked for: then every table is read)
-    pushed = {t: pushdown.PushedCalls(parsed[t]) for t in use
-              if t == "outbound_calls" and push and pushdown.not_pushed(parsed[t]) is None}
+    counted = pushdown.pushed_calls(parsed) if push and "outbound_calls" in use else None
+    pushed = {"outbound_calls": counted} if counted is not None else {}
     # each table mapped and checked before the next is read: one mapped copy held at a time
     # beside the checked tables (at 20M calls all of them at once held ~200 MB more)
     mapping_report, report = contract.ValidationReport(), contract.ValidationReport()

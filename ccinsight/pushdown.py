@@ -30,7 +30,7 @@ import pandas as pd
 from ccinsight import contract, filters
 from ccinsight.errors import ParameterError, examples
 from ccinsight.readers import check_select, duckdb_files_connection, sql_connection
-from ccinsight.sources import _as_list, _bool_words
+from ccinsight.sources import as_list, bool_words
 
 #: Mapping keys a pushed-down source may use.
 PUSHED_KEYS = frozenset({"url", "table", "query", "file", "sep", "encoding", "skip_rows", "columns", "values", "units",
@@ -54,6 +54,13 @@ def not_pushed(src) -> str | None:
     if units:
         return f"it converts {', '.join(map(str, units))} from {', '.join(map(str, units.values()))}"
     return None
+
+
+def pushed_calls(parsed: dict) -> "PushedCalls | None":
+    """The parsed sources' call table, to be mapped, checked and counted where it lies; None
+    when there is none or it must be read whole (:func:`not_pushed`)."""
+    src = parsed.get("outbound_calls")
+    return PushedCalls(src) if src is not None and not_pushed(src) is None else None
 
 
 @dataclass
@@ -170,13 +177,13 @@ class PushedCalls:
                 continue
             if outcome and name in ("accepted", "converted"):
                 col = raw(str(outcome["column"]), "accepted")
-                wanted = [w for v in _as_list(outcome.get(name)) for w in _bool_words(v)]
+                wanted = [w for v in as_list(outcome.get(name)) for w in bool_words(v)]
                 columns[name] = (sa.case((key(col).in_(wanted), sa.true()), else_=sa.false()) if wanted or
                                  name == "accepted" else sa.null())
                 continue
             if outcome and name == "refusal_reason" and name not in renamed and name not in names:
                 col = raw(str(outcome["column"]), "accepted")
-                accepted = [w for v in _as_list(outcome.get("accepted")) for w in _bool_words(v)]
+                accepted = [w for v in as_list(outcome.get("accepted")) for w in bool_words(v)]
                 columns[name] = sa.case((key(col).in_(accepted), sa.null()), else_=text(col))
                 continue
             column = renamed.get(name, name)
@@ -188,7 +195,7 @@ class PushedCalls:
             col = raw(column, name)
             if name in values:
                 mapping = values[name] or {}
-                lookup = {w: v for k, v in mapping.items() if k != "*" for w in _bool_words(k)}
+                lookup = {w: v for k, v in mapping.items() if k != "*" for w in bool_words(k)}
                 cases = [(key(col) == w, sa.literal(v)) for w, v in lookup.items()]
                 default = sa.literal(mapping["*"]) if "*" in mapping else sa.null()
                 if "*" not in mapping:  # the export's values the mapping misses, in a column of their own
@@ -201,7 +208,7 @@ class PushedCalls:
                 words = sorted(contract.TRUE_WORDS | contract.FALSE_WORDS)
                 columns[f"odd_{name}"] = sa.case((sa.and_(col.isnot(None), key(col).notin_(words)), text(col)),
                                                  else_=sa.null())
-                checks.append((name, contract._TYPE_WORDS["bool"], f"odd_{name}"))
+                checks.append((name, contract.TYPE_WORDS["bool"], f"odd_{name}"))
                 col = sa.case((key(col).in_(sorted(contract.TRUE_WORDS)), sa.true()),
                               (key(col).in_(sorted(contract.FALSE_WORDS)), sa.false()), else_=sa.null())
             elif field.dtype == "datetime":  # SQLite keeps date-times as text, and CAST makes a number of it
@@ -224,7 +231,7 @@ class PushedCalls:
             if not f.nullable and f.name not in constants and f.name != src.get("row_id"):
                 # values already reported as unmapped or unreadable are not counted again as empty
                 told = [c[k].is_(None) for k in (f"unmapped_{f.name}", f"odd_{f.name}") if k in columns]
-                checks.append((f.name, contract._PANDERA_WORDS["not_nullable"], sa.and_(c[f.name].is_(None), *told)))
+                checks.append((f.name, contract.CHECK_WORDS["not_nullable"], sa.and_(c[f.name].is_(None), *told)))
         checks += [("talk_time_s", contract.positive_rule(contract.MAX_TALK_S), "range_talk_time_s"),
                    ("converted", "calls converted although not accepted",
                     sa.and_(c.converted == sa.true(), c.accepted == sa.false()))]
@@ -279,7 +286,7 @@ class PushedCalls:
             n = con.execute(sa.select(sa.func.coalesce(sa.func.sum(twice.c.n), 0))).scalar()
             if n:
                 some = con.execute(sa.select(twice.c.call_id).order_by(twice.c.call_id).limit(5)).scalars()
-                report.add("outbound_calls", "call_id", contract._PANDERA_WORDS["field_uniqueness"], int(n),
+                report.add("outbound_calls", "call_id", contract.CHECK_WORDS["field_uniqueness"], int(n),
                            examples(pd.Series(list(some))), self.src.label)
         rows = report.rows["outbound_calls"] = int(con.execute(sa.select(sa.func.count()).select_from(mapped)).scalar())
         if rows == 0:

@@ -224,7 +224,7 @@ class Mapped:
     notes: list[str] = field(default_factory=list)
 
 
-def _as_list(value: Any) -> list:
+def as_list(value: Any) -> list:
     """A list of values from the params: one value (``accepted: heard``) is a list of one,
     never split into its letters."""
     if value is None:
@@ -232,7 +232,7 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _bool_words(value: Any) -> set[str]:
+def bool_words(value: Any) -> set[str]:
     """YAML reads yes/no as booleans: a boolean key matches every word for it."""
     if isinstance(value, bool):
         return set(contract.TRUE_WORDS if value else contract.FALSE_WORDS) | {str(value).lower()}
@@ -240,7 +240,7 @@ def _bool_words(value: Any) -> set[str]:
 
 
 def _match(values: pd.Series, wanted: list) -> pd.Series:
-    words = set().union(*(_bool_words(w) for w in wanted)) if wanted else set()
+    words = set().union(*(bool_words(w) for w in wanted)) if wanted else set()
     return values.astype("string").str.strip().str.lower().isin(words).fillna(False).astype(bool)
 
 
@@ -338,7 +338,7 @@ def _map_values(m: _Mapping) -> None:
         for k, v in (mapping or {}).items():
             if k == "*":
                 continue
-            for word in _bool_words(k):
+            for word in bool_words(k):
                 lookup[word] = v
         keys = out[name].astype("string").str.strip().str.lower()
         mapped = keys.map(lookup)
@@ -421,8 +421,8 @@ def _derive_outcome(m: _Mapping) -> None:
     col = str(spec["column"])
     if not m.need(col, "accepted"):
         return
-    accepted = _match(df[col], _as_list(spec.get("accepted")))
-    converted = _match(df[col], _as_list(spec.get("converted")))
+    accepted = _match(df[col], as_list(spec.get("accepted")))
+    converted = _match(df[col], as_list(spec.get("converted")))
     out["accepted"] = accepted
     out["converted"] = converted if spec.get("converted") is not None else pd.NA
     if "refusal_reason" not in out:
@@ -434,8 +434,8 @@ def _derive_outcome(m: _Mapping) -> None:
         if not several:
             m.notes.append(f"{m.src.table}: no refusal reason in the export (the outcome column '{col}' has one "
                            "refusal value), so refusals are not broken down by reason.")
-    m.notes.append(f"{m.src.table}: accepted = {col} in {_as_list(spec.get('accepted'))}"
-                   + (f", converted = {col} in {_as_list(spec.get('converted'))}" if spec.get("converted") is not None
+    m.notes.append(f"{m.src.table}: accepted = {col} in {as_list(spec.get('accepted'))}"
+                   + (f", converted = {col} in {as_list(spec.get('converted'))}" if spec.get("converted") is not None
                       else "") + ".")
 
 
@@ -459,7 +459,7 @@ def _derive_tenure(m: _Mapping) -> None:
     if bad.any():
         m.problem("hire_date", f"values of tenure column '{col}' that are not non-negative numbers",
                   int(bad.sum()), examples(df.loc[bad, col]))
-    gone = _match(df[left], _as_list(spec.get("left_values")) or [True])
+    gone = _match(df[left], as_list(spec.get("left_values")) or [True])
     longest = 150 * 365.25 / TENURE_UNITS[unit]  # no one works 150 years
     too_long = tenure > longest
     if too_long.any():

@@ -202,11 +202,10 @@ def calls_input(data: str | Path, sources: dict | None = None, month: str | None
         from ccinsight import data as data_mod
         from ccinsight import sources as sources_mod
 
-        parsed = sources_mod.parse(sources, "sources")
-        src = parsed.get("outbound_calls")
-        if src is not None and pushdown.not_pushed(src) is None:
-            return Calls(label=src.label, pushed=PushedCalls(src), provenance={
-                "data_sources": {"outbound_calls": src.label}, "data_skipped": {},
+        pushed = pushdown.pushed_calls(sources_mod.parse(sources, "sources"))
+        if pushed is not None:
+            return Calls(label=pushed.src.label, pushed=pushed, provenance={
+                "data_sources": {"outbound_calls": pushed.src.label}, "data_skipped": {},
                 "data_notes": ["outbound_calls: mapped and aggregated where it lies (in the database, or by "
                                "DuckDB over the files); only the aggregates were fetched."]})
         ds = data_mod.load(data, ["outbound_calls"], sources=sources, month=month)
