@@ -250,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.project:  # workers and kernels inherit it
         os.environ[HOME_ENV] = str(cli_path(args.project))
-    from ccinsight.readers import use_system_allocator
+    from ccinsight import memory
 
-    use_system_allocator()
+    memory.tune()
     try:
         return args.func(args)
     except CCInsightError as err:

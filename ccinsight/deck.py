@@ -43,7 +43,7 @@ from ccinsight.analyses import REGISTRY
 from ccinsight.analysis import SHARED_PARAMETERS
 from ccinsight.config import MIN_CELL_SIZE, cli_path, display_path, monthly_params, outputs_dir
 from ccinsight.credentials import redact
-from ccinsight import archive, leftovers
+from ccinsight import archive, leftovers, memory
 from ccinsight.privacy import DEFAULT_KEY_WARNING, KEY_ENV, pseudonym_key_source
 from ccinsight.errors import CCInsightError, OutputError, ParameterError, excerpt
 from ccinsight.stats import mover_difference
@@ -749,6 +749,7 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
     if results is None:
         with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
             months_to_run = check_inputs(plan, plan.months, parent)
+            memory.give_back()  # what the check read, freed: to the system while the kernels work
             results = build_months(plan, months_to_run, out_dir, executor, force, timeout_s, say, browser)
     # once per command, not per month of a backfill: every month's deck and the tracked metrics' trends
     # (replaced in one step, so a concurrent run for another month cannot leave it half-written)

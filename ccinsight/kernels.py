@@ -48,6 +48,8 @@ def restore() -> None:
     import matplotlib.pyplot as plt
     from IPython import get_ipython
 
+    from ccinsight import memory
+
     if _START is None:
         # a notebook's first figure activates the kernel's inline backend (interactive mode, the
         # hook that shows figures after each cell): done here first, so the state noted has it
@@ -56,10 +58,10 @@ def restore() -> None:
         _START = {"rc": matplotlib.rcParams.copy(), "filters": list(warnings.filters)}
         import ccinsight.analyses  # noqa: F401 - imported ahead (a notebook would): modules only, no names
         import seaborn  # noqa: F401
-        from ccinsight import data, readers
+        from ccinsight import data
 
         data.CHECKED_BYTES = KEPT_TABLES_BYTES  # the months and notebooks here read the same files
-        readers.use_system_allocator()  # memory Arrow frees goes back, not kept for the next notebook
+        memory.tune()  # what a notebook frees is there for the next one (see ccinsight.memory)
         # what is imported stays for the kernel's life: out of the garbage collector's sight, a
         # full collection (IPython's reset before each notebook; statsmodels' Holm correction
         # makes one per call, ten a month) takes under a millisecond, not 40-100 ms
@@ -73,6 +75,8 @@ def restore() -> None:
     matplotlib.rcParams.update(_START["rc"])
     warnings.resetwarnings()  # also forgets which warnings were shown: they show again
     warnings.filters[:] = _START["filters"]
+    gc.collect()  # the closed figures too
+    memory.give_back()  # the last notebook's freed memory, to the system before the next one
 
 
 class KeptClient(AsyncKernelClient):

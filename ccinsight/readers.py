@@ -29,22 +29,6 @@ FILE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".gz": "csv", ".pa
                  ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".duckdb": "duckdb", ".db": "duckdb"}
 
 
-#: Arrow's allocator for the command and the kernels and workers it starts. Arrow's own
-#: (mimalloc in pyarrow 26, jemalloc before) keeps memory it freed for reuse: on 20M calls a
-#: deck notebook's process peaked 110-200 MiB higher with it, as fast (bench/scale_bench.py).
-ARROW_MEMORY_POOL = "system"
-
-
-def use_system_allocator() -> None:
-    """Have Arrow allocate through the C library (:data:`ARROW_MEMORY_POOL`) in this process
-    and in the processes it starts, unless ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise."""
-    import pyarrow as pa
-
-    pool = os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_MEMORY_POOL)  # read by processes started here
-    if pool == "system":  # this process chose its allocator when pyarrow was imported
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
 # --------------------------------------------------------------------------- data folders
 def table_file(root: Path, name: str) -> Path | None:
     """The file holding table ``name`` in ``root``, or None when there is none."""

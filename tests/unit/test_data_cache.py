@@ -55,37 +55,3 @@ def test_nothing_is_kept_outside_a_kept_kernel(small_copy, monkeypatch):
     monkeypatch.setattr(data, "CHECKED_BYTES", 0)
     data.load(small_copy)
     assert not data._CHECKED
-
-
-@pytest.fixture
-def _arrow_pool(monkeypatch):
-    """Arrow's allocator and its environment variable as they were, after the test."""
-    import pyarrow as pa
-
-    before = pa.default_memory_pool()
-    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "recorded")  # so that the test's own setting is undone
-    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
-    yield pa
-    pa.set_memory_pool(before)
-
-
-def test_the_command_has_arrow_allocate_through_the_c_library_and_tells_its_kernels(_arrow_pool, tmp_path):
-    from ccinsight import cli
-
-    pa = _arrow_pool
-    pa.set_memory_pool(pa.mimalloc_memory_pool() if "mimalloc" in pa.supported_memory_backends()
-                       else pa.jemalloc_memory_pool())
-    assert cli.main(["validate", "--data", str(tmp_path / "none")]) == 2  # even a refused run
-    assert pa.default_memory_pool().backend_name == "system"
-    assert __import__("os").environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"  # kernels and workers started later
-
-
-def test_a_user_s_choice_of_arrow_allocator_is_kept(_arrow_pool, monkeypatch):
-    from ccinsight import readers
-
-    pa = _arrow_pool
-    other = next(b for b in pa.supported_memory_backends() if b != "system")
-    pa.set_memory_pool(getattr(pa, f"{other}_memory_pool")())
-    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", other)
-    readers.use_system_allocator()
-    assert pa.default_memory_pool().backend_name == other
