@@ -25,7 +25,7 @@ import socket
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -148,6 +148,7 @@ def check_inputs(plan: DeckPlan, months: tuple[pd.Period, ...], parent: Path | N
         tmp = parent / f".checked.json.{os.getpid()}"
         tmp.write_text(json.dumps({"key": key, "first": str(first), "latest": str(latest)}), encoding="utf-8")
         os.replace(tmp, parent / ".checked.json")
+        data_mod.leave_counts(ds, counts_folder(parent))
     return chosen
 
 
@@ -718,6 +719,35 @@ def publish(tmp: Path, final: Path, force: bool) -> bool:
     return False
 
 
+def counts_folder(parent: Path) -> Path:
+    """Where a deck's input check leaves the call table's counts for its kernels."""
+    return parent / ".counts" / code_version()[:16]
+
+
+@contextmanager
+def _counts_shared(parent: Path, force: bool) -> Iterator[None]:
+    """For the run, have the kernels it starts read back the counts of the call table that
+    :func:`check_inputs` leaves (:data:`ccinsight.data.COUNTS_ENV`), rather than check it
+    again: :func:`counts_folder`, other code versions' cleared, and all of them with ``force``
+    (every table is checked again)."""
+    from ccinsight import data as data_mod
+
+    folder = counts_folder(parent)
+    if folder.parent.is_dir():
+        for old in folder.parent.iterdir():
+            if force or old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    before = os.environ.get(data_mod.COUNTS_ENV)
+    os.environ[data_mod.COUNTS_ENV] = str(folder)  # the workers and kernels started here inherit it
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(data_mod.COUNTS_ENV, None)
+        else:
+            os.environ[data_mod.COUNTS_ENV] = before
+
+
 def run_deck(params_file: str | None = None, month: str | None = None, months: str | None = None,
              out: str | None = None, jobs: int | None = None, force: bool = False, scheduler: str | None = None,
              timeout_s: int | None = None, progress: Callable[[str], None] | None = None,
@@ -747,7 +777,9 @@ def run_deck(params_file: str | None = None, month: str | None = None, months: s
         if len(kept) == len(months_to_run):
             results = kept
     if results is None:
-        with make_executor(jobs, scheduler) as executor:  # workers warm up while the inputs are checked
+        # the kernels read back the call table's counts this check leaves, started after it is set
+        with _counts_shared(parent, force), make_executor(jobs, scheduler) as executor:
+            # workers warm up while the inputs are checked
             months_to_run = check_inputs(plan, plan.months, parent)
             memory.give_back()  # what the check read, freed: to the system while the kernels work
             results = build_months(plan, months_to_run, out_dir, executor, force, timeout_s, say, browser)

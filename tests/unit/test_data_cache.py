@@ -55,3 +55,91 @@ def test_nothing_is_kept_outside_a_kept_kernel(small_copy, monkeypatch):
     monkeypatch.setattr(data, "CHECKED_BYTES", 0)
     data.load(small_copy)
     assert not data._CHECKED
+
+
+# ------------------------------------------------------------------ counts a deck's check leaves for its kernels
+@pytest.fixture
+def counts(tmp_path, monkeypatch):
+    """The folder a deck names for its run (data.COUNTS_ENV)."""
+    folder = tmp_path / "counts"
+    monkeypatch.setenv(data.COUNTS_ENV, str(folder))
+    return folder
+
+
+def _no_check(*args, **kwargs):
+    raise AssertionError("the call table was checked again")
+
+
+def test_a_passed_check_s_counts_are_read_back_as_they_were(small_copy, counts, monkeypatch):
+    first = data.load(small_copy, as_observed=False)
+    assert not counts.exists()  # a load leaves nothing: the deck leaves a passed check's counts
+    data.leave_counts(first, counts)
+    assert len(list(counts.glob("outbound_calls-*.parquet"))) == 1
+    data._CHECKED.clear()  # as in another process: a kernel
+    monkeypatch.setattr(data, "_check_held", _no_check)
+    again = data.load(small_copy, as_observed=False)
+    pd.testing.assert_frame_equal(again.held["outbound_calls"].by_day, first.held["outbound_calls"].by_day)
+    assert again.held["outbound_calls"].columns == first.held["outbound_calls"].columns
+    assert again.report.rows == first.report.rows
+    assert str(again.latest_complete_month()) == str(first.latest_complete_month())
+    month = data.load(small_copy, month="2025-06")  # cut at a month's end as from a check
+    monkeypatch.undo()
+    data._CHECKED.clear()
+    pd.testing.assert_frame_equal(month.held["outbound_calls"].by_day,
+                                  data.load(small_copy, month="2025-06").held["outbound_calls"].by_day)
+
+
+def test_a_changed_call_or_agents_file_is_checked_again(small_copy, counts, monkeypatch):
+    data.leave_counts(data.load(small_copy, as_observed=False), counts)
+    data._CHECKED.clear()
+    calls = small_copy / "outbound_calls.parquet"
+    df = pd.read_parquet(calls)
+    df.iloc[: len(df) // 2].to_parquet(calls)
+    checked = []
+    real = data._check_held
+    monkeypatch.setattr(data, "_check_held", lambda *a: checked.append(a[0]) or real(*a))
+    assert data.load(small_copy, as_observed=False).held["outbound_calls"].rows == len(df) // 2
+    data.leave_counts(data.load(small_copy, as_observed=False), counts)
+    agents = small_copy / "agents.parquet"
+    pd.read_parquet(agents).to_parquet(agents)  # the same rows, another file
+    data._CHECKED.clear()
+    data.load(small_copy, as_observed=False)
+    assert checked == ["outbound_calls", "outbound_calls"]
+
+
+def test_a_deck_run_names_its_folder_clears_other_code_versions_and_all_with_force(tmp_path, monkeypatch):
+    import os
+
+    from ccinsight import deck
+
+    monkeypatch.delenv(data.COUNTS_ENV, raising=False)
+    current = deck.counts_folder(tmp_path)
+    for name in ("older-code", current.name):
+        (current.parent / name).mkdir(parents=True)
+        (current.parent / name / "outbound_calls-x.parquet").write_text("x")
+    with deck._counts_shared(tmp_path, force=False):
+        assert os.environ[data.COUNTS_ENV] == str(current)
+        assert sorted(p.name for p in current.parent.iterdir()) == [current.name]
+        assert (current / "outbound_calls-x.parquet").exists()
+    assert data.COUNTS_ENV not in os.environ  # only for the run
+    with deck._counts_shared(tmp_path, force=True):
+        assert not current.exists()  # every table checked again
+
+
+def test_a_deck_s_check_leaves_the_call_counts_only_when_it_passes(small_copy, tmp_path):
+    import yaml
+
+    from ccinsight import deck
+
+    params = tmp_path / "deck.yaml"
+    params.write_text(yaml.safe_dump({"deck": "monthly", "data": str(small_copy)}))
+    plan = deck.load_plan(str(params), None, None)
+    deck.check_inputs(plan, plan.months, tmp_path / "out")
+    assert len(list(deck.counts_folder(tmp_path / "out").glob("outbound_calls-*.parquet"))) == 1
+    calls = small_copy / "outbound_calls.parquet"
+    df = pd.read_parquet(calls)
+    df.loc[df.index[:4], "talk_time_s"] = -5.0
+    df.to_parquet(calls)
+    with pytest.raises(DataError, match="talk_time_s"):
+        deck.check_inputs(plan, plan.months, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
