@@ -347,8 +347,7 @@ def _load_folder(root: Path, names: list[str], needed: list[str], validate: bool
         if name in HELD_TABLES:
             held[name], problems, _ = _kept(("held", name, shown[name], agents_key, *_file_key(path)),
                                       lambda r, name=name, path=path: _counted(
-                                          name, path, files.get("agents"), r,
-                                          lambda: _check_held(name, path, typed.get("agents"), r, shown[name])),
+                                          name, path, files.get("agents"), typed.get("agents"), r, shown[name]),
                                       lambda h: int(h.by_day.memory_usage(index=True).sum()))
             report.merge(problems)
     report.rows = {n: report.rows[n] for n in files if n in report.rows}  # in the contract's order
@@ -369,19 +368,20 @@ def _counts_file(folder: Path, name: str, path: Path, agents: Path | None) -> Pa
     return folder / f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:32]}.parquet"
 
 
-def _counted(name: str, path: Path, agents: Path | None, report: contract.ValidationReport, check) -> Held:
+def _counted(name: str, path: Path, agents_file: Path | None, agents: pd.DataFrame | None,
+             report: contract.ValidationReport, shown: str) -> Held:
     """The counts a passed check of the same files left in the folder :data:`COUNTS_ENV`
-    names, or else ``check()``'s."""
+    names, or else those of a check (:func:`_check_held`)."""
     folder = os.environ.get(COUNTS_ENV)
     if folder:
         try:
-            by_day = pd.read_parquet(_counts_file(Path(folder), name, path, agents))
+            by_day = pd.read_parquet(_counts_file(Path(folder), name, path, agents_file))
         except (OSError, ValueError):  # none left, or unreadable: check the table
             by_day = None
         if by_day is not None and "rows" in by_day:
             report.rows[name] = int(by_day["rows"].sum())
             return Held(name, path, tuple(c for c in by_day.columns if c != "rows"), by_day)
-    return check()
+    return _check_held(name, path, agents, report, shown)
 
 
 def leave_counts(ds: Dataset, folder: Path) -> None:
