@@ -10,7 +10,8 @@ were when the kernel started, warnings shown again. Imported modules stay: that 
 saving; so do the checked tables it read (:data:`ccinsight.data._CHECKED`, per file: a
 changed file is read again), so a backfill reads and checks each file once per worker.
 What was imported is hidden from the garbage collector (``gc.freeze``), so each full
-collection scans only what the notebooks made. The worker talks to the kernel through one
+collection scans only what the notebooks made. Figures are drawn only for the images shown
+(:func:`_one_draw`). The worker talks to the kernel through one
 client, connected once. A notebook that fails, runs out of time or kills the kernel gets a
 new kernel for the next one, so nothing a failure left behind can reach another notebook.
 
@@ -55,6 +56,7 @@ def restore() -> None:
         # hook that shows figures after each cell): done here first, so the state noted has it
         plt.figure()
         plt.close("all")
+        _one_draw(plt)
         _START = {"rc": matplotlib.rcParams.copy(), "filters": list(warnings.filters)}
         import ccinsight.analyses  # noqa: F401 - imported ahead (a notebook would): modules only, no names
         import seaborn  # noqa: F401
@@ -71,12 +73,23 @@ def restore() -> None:
     shell = get_ipython()
     shell.reset(new_session=True)  # variables and cached outputs gone; execution counts start at 1
     plt.close("all")
+    _one_draw(plt)
     matplotlib.rcParams.clear()
     matplotlib.rcParams.update(_START["rc"])
     warnings.resetwarnings()  # also forgets which warnings were shown: they show again
     warnings.filters[:] = _START["filters"]
     gc.collect()  # the closed figures too
     memory.give_back()  # the last notebook's freed memory, to the system before the next one
+
+
+def _one_draw(plt) -> None:
+    """Figures drawn only for the images they show. After every cell pyplot's hook renders each
+    open figure in full (``draw_all``, for interactive windows), then the inline backend's hook
+    draws it again for the image it shows, and closes it: the first rendering is thrown away
+    (a third of the time spent on figures; a 12-month backfill 47.8 -> 42.7 s). Figures still
+    show, through the inline backend's hook; a notebook's ``plt.ion()`` puts pyplot's hook back
+    until the next restore."""
+    plt.uninstall_repl_displayhook()
 
 
 class KeptClient(AsyncKernelClient):

@@ -68,6 +68,25 @@ def test_each_notebook_sees_a_new_kernel_and_imports_stay(tmp_path):
     assert "arrow allocates by system" in texts["finds"]  # freed memory is not kept by Arrow's allocator
 
 
+def test_a_kept_kernel_draws_each_figure_once_and_shows_the_same_picture(tmp_path):
+    # the control is a notebook's own kernel (``ccinsight run``), where pyplot's after-cell hook
+    # renders each open figure before the inline backend draws it again for its image
+    draws = _notebook(tmp_path, "draws",
+                      "import matplotlib.pyplot as plt\ndrawn = []\nfig, ax = plt.subplots()\nax.plot([1, 3, 2])\n"
+                      "fig.canvas.mpl_connect('draw_event', lambda event: drawn.append(1))",
+                      "print('drawn', len(drawn))")
+    kept, = _in_one_kernel((draws, tmp_path / "kept"))
+    own = runner.run(str(draws), out=tmp_path / "own")
+    assert kept.status == own.status == "ok"
+    shown, counts = {}, {}
+    for out in ("kept", "own"):
+        _, outputs = _outputs(tmp_path / out, "draws")
+        shown[out] = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
+        counts[out] = int("".join(o.get("text", "") for o in outputs).split("drawn ")[1].split()[0])
+    assert len(shown["kept"]) == 1 and shown["kept"] == shown["own"]  # shown, and the same picture
+    assert 1 <= counts["kept"] < counts["own"], counts
+
+
 def test_a_kept_kernel_s_notebooks_share_one_connected_client(tmp_path):
     works = _notebook(tmp_path, "works", "print('ok')")
     kernel = runner.kept_kernel()

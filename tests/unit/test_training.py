@@ -145,3 +145,24 @@ def test_change_date_outside_the_data_is_explained(small_data):
 
 
 
+
+
+def test_the_score_charts_are_the_same_on_every_rerun(small_data):
+    # seaborn bootstraps the fitted line's band; a deck run again must show the same picture
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ccinsight import data
+
+    result = training.analyse(data.load(small_data, ["agents", "training", "performance"]), min_size=3)
+    images = []
+    for _ in range(2):
+        axes = result.plot_periods()
+        buffer = io.BytesIO()
+        axes[0].figure.savefig(buffer, format="png")
+        plt.close(axes[0].figure)
+        images.append(buffer.getvalue())
+    assert images[0] == images[1]
