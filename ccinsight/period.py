@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ccinsight.errors import ParameterError
@@ -82,13 +83,15 @@ def as_observed(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> tupl
         later = later.fillna(False).astype(bool)
         if later.any():
             notes.append(f"{name}: {int(later.sum()):,} {what} after {as_of.date()} left out (not known by then).")
-            return df.loc[~later.to_numpy()].reset_index(drop=True)
+            out = df.take(np.flatnonzero(~later.to_numpy()))  # a new frame (copied once, not twice)
+            out.index = pd.RangeIndex(len(out))
+            return out
         return df
 
     for name, df in tables.items():
         if name == "agents":
-            df = keep(name, df, df["hire_date"] >= next_day, "hire(s)")
-            df = df.copy()
+            kept = keep(name, df, df["hire_date"] >= next_day, "hire(s)")
+            df = kept.copy() if kept is df else kept  # blanked below: never the caller's frame
             if "exit_date" in df:
                 future = (df["exit_date"] >= next_day).fillna(False).to_numpy()
                 df.loc[future, "exit_date"] = pd.NaT

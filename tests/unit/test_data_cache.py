@@ -34,6 +34,22 @@ def test_a_second_load_is_the_first_one_s_tables_in_copies(small_copy):
     assert second.report.rows == fresh.report.rows and second.notes == fresh.notes
 
 
+@pytest.mark.parametrize("cut", [{"month": "2025-06"}, {}, {"as_observed": False}],
+                         ids=["rows cut at a month's end", "latest month", "not cut"])
+def test_no_load_hands_out_a_kept_table(small_copy, cut):
+    # whether or not the month's cut left a table new, what one notebook does to its tables
+    # never reaches the next load
+    first = data.load(small_copy, **cut)
+    for df in first.tables.values():
+        df.iloc[0] = df.iloc[-1]  # in place, every column
+    second = data.load(small_copy, **cut)
+    data._CHECKED.clear()
+    fresh = data.load(small_copy, **cut)
+    for name, df in fresh.tables.items():
+        assert not first.tables[name].iloc[0].equals(df.iloc[0]), name  # the change took
+        pd.testing.assert_frame_equal(second.tables[name], df)
+
+
 def test_a_changed_file_is_read_again_and_its_problems_reported(small_copy):
     data.load(small_copy)
     path = small_copy / "agents.parquet"
