@@ -133,6 +133,32 @@ def test_run_task_reports_a_full_disk_and_inputs_that_changed(tmp_path, monkeypa
     assert r["status"] == "failed" and "agents.csv changed while the deck ran" in r["error"]
 
 
+def test_an_input_is_hashed_once_per_version_of_the_file(tmp_path, monkeypatch):
+    # a deck worker hashes every input before and after each notebook: an unchanged file is
+    # read once, a changed one again, even with its size and modification time put back
+    import os
+
+    from ccinsight import readers
+
+    reads = []
+    real = readers._sha256
+    monkeypatch.setattr(readers, "_sha256", lambda path: reads.append(path) or real(path))
+    monkeypatch.setattr(readers, "_FOUND", {})
+    path = tmp_path / "agents.csv"
+    path.write_text("agent_id\na1\n")
+    readers.sha256(path), readers.sha256(path)
+    assert len(reads) == 2  # just written: it could change again within its timestamps' tick
+    monkeypatch.setattr(readers, "SETTLED_S", 0.0)  # as if written long ago
+    first = readers.sha256(path)
+    assert readers.sha256(path) == first and len(reads) == 3
+    st = path.stat()
+    path.write_text("agent_id\na2\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert readers.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
+    assert len(reads) == 4
+
+
 def test_a_backfill_sends_every_month_s_notebooks_to_the_workers_at_once(tmp_path, small_data):
     """Months x notebooks go to one pool (no idle workers at each month's end), and each
     month is still put together after the month before, whose findings its page compares with."""
