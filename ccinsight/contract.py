@@ -577,11 +577,12 @@ def check_in_batches(table: Table, batches: Iterable[pd.DataFrame], report: Vali
     """
     found = ValidationReport()
     rows = 0
+    lookup = agent_lookup(agents)
     for batch in batches:
         part = ValidationReport()
         typed = check_table(table, batch, part, source, unique=False) if len(batch) else batch
-        if agents is not None and len(batch):
-            check_cross_tables({"agents": agents, table.name: typed}, part, {table.name: source})
+        if lookup is not None and len(batch):
+            check_cross_tables({table.name: typed}, part, {table.name: source}, lookup)
         found.merge(part)
         rows += len(batch)
         yield typed
@@ -693,25 +694,47 @@ def _check_within_table(name: str, df: pd.DataFrame, report: ValidationReport, s
               df["started_at"], "calls in the future", source)
 
 
-def check_cross_tables(tables: dict[str, pd.DataFrame], report: ValidationReport,
-                       sources: dict[str, str] | None = None) -> None:
-    """Rules that need two tables: unknown agents, activity before hire."""
-    sources = sources or {}
-    agents = tables.get("agents")
+@dataclass(frozen=True)
+class AgentLookup:
+    """What the rules between tables look agents up in: their IDs and hire dates (None when
+    the agents table has no datetime ``hire_date``). Made once (:func:`agent_lookup`) for a
+    table checked in batches, not once per batch (at 100M calls and 250,000 agents that was
+    a third of the check)."""
+
+    known: pd.Index
+    hire: pd.Series | None
+
+
+def agent_lookup(agents: pd.DataFrame | None) -> AgentLookup | None:
+    """The lookup of a typed agents table; None when it has no agents."""
     if agents is None or "agent_id" not in agents or len(agents) == 0:
+        return None
+    hire = agents.dropna(subset=["agent_id"]).drop_duplicates("agent_id").set_index("agent_id")["hire_date"] \
+        if "hire_date" in agents else None
+    if hire is not None and not pd.api.types.is_datetime64_any_dtype(hire):
+        hire = None
+    return AgentLookup(pd.Index(agents["agent_id"].dropna().astype(str).unique()), hire)
+
+
+def check_cross_tables(tables: dict[str, pd.DataFrame], report: ValidationReport,
+                       sources: dict[str, str] | None = None, lookup: AgentLookup | None = None) -> None:
+    """Rules that need two tables: unknown agents, activity before hire. The agents are
+    ``tables["agents"]``, or ``lookup`` when given."""
+    sources = sources or {}
+    lookup = lookup or agent_lookup(tables.get("agents"))
+    if lookup is None:
         return
-    known = pd.Index(agents["agent_id"].dropna().astype(str).unique())
     for name in ("training", "performance", "outbound_calls"):
         df = tables.get(name)
         if df is None or "agent_id" not in df or len(df) == 0:
             continue
         ids = df["agent_id"].astype("string")
-        unknown = ~ids.isin(known) & ids.notna()
+        # the index's hash table is built once and kept with it (isin built one per call)
+        unknown = pd.Series(lookup.known.get_indexer(ids) < 0, index=ids.index) & ids.notna()
         _rows(report, name, "agent_id", unknown, ids, "agents that are not in the agents table",
               sources.get(name))
-    hire = agents.dropna(subset=["agent_id"]).drop_duplicates("agent_id").set_index("agent_id")["hire_date"] \
-        if "hire_date" in agents else None
-    if hire is None or not pd.api.types.is_datetime64_any_dtype(hire):
+    hire = lookup.hire
+    if hire is None:
         return
     perf = tables.get("performance")
     if perf is not None and {"agent_id", "month"} <= set(perf.columns) and len(perf) and \

@@ -46,6 +46,7 @@ def test_a_table_checked_in_batches_reports_what_the_whole_table_check_reports(f
     assert _found(batched) == _found(reference)
     assert ("outbound_calls", "call_id", "duplicate values in a column that must be unique",
             int(calls["call_id"].duplicated(keep=False).sum())) in _found(batched)
+    assert ("outbound_calls", "agent_id", "agents that are not in the agents table", 2) in _found(batched)  # planted
     assert batched.rows == reference.rows
 
 
